@@ -1,0 +1,3 @@
+"""BREXIT edge node: everything that runs on a puskesmas Raspberry Pi."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Device drivers (buttons, LEDs, buzzer, embosser, printer) and their emulators."""
