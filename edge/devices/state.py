@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class DeviceState(str, Enum):
+class DeviceState(StrEnum):
     """Health of one device, as published in the node's ``health`` payload.
 
     >>> DeviceState.PAPER_OUT.value

@@ -1,0 +1,312 @@
+"""The queue engine: tickets and their events in SQLite, one transaction per action.
+
+>>> import tempfile, pathlib
+>>> from edge.config import load_config
+>>> q = QueueEngine(pathlib.Path(tempfile.mkdtemp()) / "q.db", load_config(None))
+>>> q.issue("A").ticket.number, q.issue("A").ahead
+('A-001', 1)
+>>> q.call_next(1).number
+'A-001'
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from edge.config import CounterConfig, NodeConfig
+from edge.queue import outbox
+from edge.queue.clock import Reading, SeriesMark, SystemClock, next_mark
+from edge.queue.db import connect, meta_get, meta_set
+from edge.queue.models import Issued, QueueError, Ticket, TicketState
+
+
+class Clock(Protocol):
+    def read(self) -> Reading: ...
+
+
+class QueueEngine:
+    """Issue, call, recall, skip, complete and transfer tickets; thread-safe.
+
+    Every method that changes state commits the change and its outbox event in one
+    SQLite transaction, so a power cut never leaves one without the other.
+    """
+
+    def __init__(self, db_path: Path, config: NodeConfig, clock: Clock | None = None) -> None:
+        self._config = config
+        self._clock: Clock = clock or SystemClock()
+        self._tz = ZoneInfo(config.timezone)
+        self._lock = threading.Lock()
+        self._conn = connect(db_path)
+        self._conn.row_factory = sqlite3.Row
+        self.db_path = db_path
+
+    # --- transactions -------------------------------------------------------------
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def _now(self, conn: sqlite3.Connection) -> tuple[SeriesMark, str]:
+        """Advance the series mark (in the open transaction); return it and an ISO stamp."""
+        reading = self._clock.read()
+        stored = meta_get(conn, "series_mark")
+        prev = SeriesMark.from_json(stored) if stored else None
+        mark, new_series = next_mark(prev, reading, self._config.timezone)
+        meta_set(conn, "series_mark", mark.to_json())
+        ts = datetime.fromtimestamp(reading.wall, self._tz).isoformat(timespec="seconds")
+        if new_series:
+            data = {"series": mark.series, "day": mark.day, "reason": "new_day"}
+            outbox.append(conn, "queue.reset", data, ts)
+        return mark, ts
+
+    def _series(self) -> int:
+        stored = meta_get(self._conn, "series_mark")
+        return SeriesMark.from_json(stored).series if stored else 0
+
+    # --- actions ------------------------------------------------------------------
+
+    def issue(self, service: str, *, assisted: bool = False, source: str = "kiosk") -> Issued:
+        """A new ticket for ``service``; numbers restart each local day."""
+        if not self._known(service):
+            self._unknown(service)
+        with self._tx() as conn:
+            mark, ts = self._now(conn)
+            serial = self._next_serial(conn, mark.series, service)
+            number = f"{service}-{serial:03d}"
+            ahead = self._ahead_at_issue(conn, mark.series, service, assisted)
+            cur = conn.execute(
+                "INSERT INTO ticket (series, day, service, number, state, assisted, source,"
+                " queue_pos, issued_at) VALUES (?, ?, ?, ?, 'waiting', ?, ?, ?, ?)",
+                (mark.series, mark.day, service, number, int(assisted), source,
+                 self._next_pos(conn), ts),
+            )
+            data = {"number": number, "service": service, "assisted": assisted,
+                    "ahead": ahead, "day": mark.day, "source": source}
+            outbox.append(conn, "ticket.issued", data, ts)
+            ticket = self._get(conn, int(cur.lastrowid or 0))
+        return Issued(ticket, ahead)
+
+    def call_next(self, counter: int) -> Ticket | None:
+        """Finish what the counter serves and call the next waiting ticket, if any."""
+        cfg = self._counter(counter)
+        with self._tx() as conn:
+            mark, ts = self._now(conn)
+            current = self._current(conn, counter)
+            if current is not None:
+                self._finish(conn, current, TicketState.COMPLETED, "ticket.completed", ts)
+            row = self._next_waiting(conn, mark.series, cfg)
+            if row is None:
+                return None
+            conn.execute(
+                "UPDATE ticket SET state = 'called', counter = ?, calls = 1, called_at = ?"
+                " WHERE id = ?",
+                (counter, ts, row["id"]),
+            )
+            data = {"number": row["number"], "service": row["service"], "counter": counter,
+                    "assisted": bool(row["assisted"])}
+            outbox.append(conn, "ticket.called", data, ts)
+            return self._get(conn, row["id"])
+
+    def recall(self, counter: int) -> Ticket:
+        """Call the counter's current ticket again."""
+        self._counter(counter)
+        with self._tx() as conn:
+            _, ts = self._now(conn)
+            current = self._require_current(conn, counter)
+            conn.execute("UPDATE ticket SET calls = calls + 1 WHERE id = ?", (current.id,))
+            data = {"number": current.number, "counter": counter, "calls": current.calls + 1}
+            outbox.append(conn, "ticket.recalled", data, ts)
+            return self._get(conn, current.id)
+
+    def skip(self, counter: int) -> Ticket:
+        """The called patient did not come."""
+        return self._end(counter, TicketState.SKIPPED, "ticket.skipped")
+
+    def complete(self, counter: int) -> Ticket:
+        """The counter has finished with its patient."""
+        return self._end(counter, TicketState.COMPLETED, "ticket.completed")
+
+    def transfer(self, counter: int, service: str) -> Ticket:
+        """Send the counter's patient, same number, to the end of ``service``'s queue."""
+        self._counter(counter)
+        if not self._known(service):
+            self._unknown(service)
+        with self._tx() as conn:
+            _, ts = self._now(conn)
+            current = self._require_current(conn, counter)
+            conn.execute(
+                "UPDATE ticket SET state = 'waiting', service = ?, queue_pos = ?, counter = NULL"
+                " WHERE id = ?",
+                (service, self._next_pos(conn), current.id),
+            )
+            data = {"number": current.number, "from": current.service, "to": service,
+                    "counter": counter}
+            outbox.append(conn, "ticket.transferred", data, ts)
+            return self._get(conn, current.id)
+
+    def record(self, type_: str, data: dict[str, Any]) -> int:
+        """An event with no queue state (help.requested, device.fault, …); returns its seq."""
+        with self._tx() as conn:
+            _, ts = self._now(conn)
+            return outbox.append(conn, type_, data, ts)
+
+    # --- queries ------------------------------------------------------------------
+
+    def current(self, counter: int) -> Ticket | None:
+        with self._lock:
+            return self._current(self._conn, counter)
+
+    def find(self, number: str) -> Ticket | None:
+        """The ticket ``number`` of the current series."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT * FROM ticket WHERE series = ? AND number = ?", (self._series(), number)
+            ).fetchone()
+        return None if row is None else Ticket.from_row(row)
+
+    def ahead_of(self, ticket: Ticket) -> int:
+        """How many waiting tickets will be called before ``ticket`` (0 once called)."""
+        if ticket.state is not TicketState.WAITING:
+            return 0
+        with self._lock:
+            return self._ahead(self._conn, ticket)
+
+    def waiting(self) -> dict[str, int]:
+        """Waiting tickets per service in the current series."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT service, COUNT(*) AS n FROM ticket WHERE series = ? AND state = 'waiting'"
+                " GROUP BY service",
+                (self._series(),),
+            ).fetchall()
+        counts = {s.code: 0 for s in self._config.services}
+        counts.update({r["service"]: r["n"] for r in rows})
+        return counts
+
+    def serving(self) -> dict[int, Ticket | None]:
+        return {c.number: self.current(c.number) for c in self._config.counters}
+
+    def tickets(self) -> list[Ticket]:
+        """Every ticket of every series, in issue order (for audits and tests)."""
+        with self._lock:
+            rows = self._conn.execute("SELECT * FROM ticket ORDER BY id").fetchall()
+        return [Ticket.from_row(r) for r in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # --- helpers ------------------------------------------------------------------
+
+    def _known(self, service: str) -> bool:
+        return any(s.code == service for s in self._config.services)
+
+    def _unknown(self, service: str) -> None:
+        raise QueueError(f"unknown service {service!r}")
+
+    def _counter(self, counter: int) -> CounterConfig:
+        try:
+            return self._config.counter(counter)
+        except KeyError:
+            raise QueueError(f"unknown counter {counter!r}") from None
+
+    def _get(self, conn: sqlite3.Connection, ticket_id: int) -> Ticket:
+        row = conn.execute("SELECT * FROM ticket WHERE id = ?", (ticket_id,)).fetchone()
+        return Ticket.from_row(row)
+
+    def _next_serial(self, conn: sqlite3.Connection, series: int, service: str) -> int:
+        conn.execute(
+            "INSERT INTO serial_counter (series, service, last) VALUES (?, ?, 1)"
+            " ON CONFLICT(series, service) DO UPDATE SET last = last + 1",
+            (series, service),
+        )
+        row = conn.execute(
+            "SELECT last FROM serial_counter WHERE series = ? AND service = ?", (series, service)
+        ).fetchone()
+        return int(row["last"])
+
+    def _next_pos(self, conn: sqlite3.Connection) -> int:
+        pos = int(meta_get(conn, "queue_pos") or 0) + 1
+        meta_set(conn, "queue_pos", str(pos))
+        return pos
+
+    def _prioritised(self, service: str) -> bool:
+        """Does a counter serving ``service`` call assisted tickets first?"""
+        return any(service in c.services and c.assisted_first for c in self._config.counters)
+
+    def _ahead_at_issue(
+        self, conn: sqlite3.Connection, series: int, service: str, assisted: bool
+    ) -> int:
+        only_assisted = assisted and self._prioritised(service)
+        sql = "SELECT COUNT(*) FROM ticket WHERE series = ? AND service = ? AND state = 'waiting'"
+        row = conn.execute(sql + (" AND assisted = 1" if only_assisted else ""), (series, service))
+        return int(row.fetchone()[0])
+
+    def _ahead(self, conn: sqlite3.Connection, t: Ticket) -> int:
+        base = (
+            "SELECT COUNT(*) FROM ticket WHERE series = ? AND service = ? AND state = 'waiting'"
+        )
+        args = (t.series, t.service)
+        if self._prioritised(t.service):
+            if t.assisted:
+                sql = base + " AND assisted = 1 AND queue_pos < ?"
+            else:
+                sql = base + " AND (assisted = 1 OR queue_pos < ?)"
+        else:
+            sql = base + " AND queue_pos < ?"
+        return int(conn.execute(sql, (*args, t.queue_pos)).fetchone()[0])
+
+    def _next_waiting(
+        self, conn: sqlite3.Connection, series: int, cfg: CounterConfig
+    ) -> sqlite3.Row | None:
+        marks = ",".join("?" for _ in cfg.services)
+        order = "assisted DESC, queue_pos" if cfg.assisted_first else "queue_pos"
+        row: sqlite3.Row | None = conn.execute(
+            f"SELECT * FROM ticket WHERE series = ? AND state = 'waiting'"
+            f" AND service IN ({marks}) ORDER BY {order} LIMIT 1",
+            (series, *cfg.services),
+        ).fetchone()
+        return row
+
+    def _current(self, conn: sqlite3.Connection, counter: int) -> Ticket | None:
+        row = conn.execute(
+            "SELECT * FROM ticket WHERE state = 'called' AND counter = ? ORDER BY id DESC",
+            (counter,),
+        ).fetchone()
+        return None if row is None else Ticket.from_row(row)
+
+    def _require_current(self, conn: sqlite3.Connection, counter: int) -> Ticket:
+        current = self._current(conn, counter)
+        if current is None:
+            raise QueueError(f"counter {counter} is not serving anyone")
+        return current
+
+    def _finish(
+        self, conn: sqlite3.Connection, t: Ticket, state: TicketState, type_: str, ts: str
+    ) -> None:
+        conn.execute(
+            "UPDATE ticket SET state = ?, finished_at = ? WHERE id = ?", (state.value, ts, t.id)
+        )
+        outbox.append(conn, type_, {"number": t.number, "counter": t.counter}, ts)
+
+    def _end(self, counter: int, state: TicketState, type_: str) -> Ticket:
+        self._counter(counter)
+        with self._tx() as conn:
+            _, ts = self._now(conn)
+            current = self._require_current(conn, counter)
+            self._finish(conn, current, state, type_, ts)
+            return self._get(conn, current.id)

@@ -1,0 +1,110 @@
+"""The outbox: events written with their state change, kept until the NCC acks them.
+
+Writing happens inside the queue engine's transactions (``append``); reading and acking
+happen on the MQTT thread through its own ``Outbox`` connection.
+
+>>> import tempfile, pathlib
+>>> from edge.queue.db import connect
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "q.db"
+>>> conn = connect(path)
+>>> _ = conn.execute("BEGIN IMMEDIATE")
+>>> append(conn, "help.requested", {}, "2026-11-29T08:00:00+07:00")
+1
+>>> _ = conn.execute("COMMIT")
+>>> box = Outbox(path)
+>>> [e.seq for e in box.unacked()], box.backlog()
+([1], 1)
+>>> box.ack(1); box.backlog()
+0
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edge.queue.db import connect, meta_get, meta_set
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event of the node, as kept in the outbox."""
+
+    seq: int
+    id: str
+    ts: str
+    type: str
+    data: dict[str, Any]
+
+    def envelope(self, site: str, node: str) -> dict[str, Any]:
+        """The event payload of the MQTT contract (DESIGN.md)."""
+        return {
+            "id": self.id,
+            "site": site,
+            "node": node,
+            "seq": self.seq,
+            "ts": self.ts,
+            "type": self.type,
+            "data": self.data,
+        }
+
+
+def append(conn: sqlite3.Connection, type_: str, data: dict[str, Any], ts: str) -> int:
+    """Add an event inside the caller's open transaction; returns its seq."""
+    seq = int(meta_get(conn, "last_seq") or 0) + 1
+    conn.execute(
+        "INSERT INTO outbox (seq, id, ts, type, data) VALUES (?, ?, ?, ?, ?)",
+        (seq, str(uuid.uuid4()), ts, type_, json.dumps(data, ensure_ascii=False)),
+    )
+    meta_set(conn, "last_seq", str(seq))
+    return seq
+
+
+class Outbox:
+    """Reader and acker of the outbox; use from one thread (the MQTT link's)."""
+
+    def __init__(self, db_path: Path) -> None:
+        self._conn = connect(db_path)
+        self._conn.row_factory = sqlite3.Row
+
+    def unacked(self, limit: int = 500) -> list[Event]:
+        rows = self._conn.execute(
+            "SELECT seq, id, ts, type, data FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+            (self.acked_seq(), limit),
+        ).fetchall()
+        return [Event(r["seq"], r["id"], r["ts"], r["type"], json.loads(r["data"])) for r in rows]
+
+    def ack(self, seq: int) -> None:
+        """The NCC has every event up to ``seq``: forget them. Lower acks are ignored."""
+        seq = min(seq, self.last_seq())
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            if seq > int(meta_get(self._conn, "acked_seq") or 0):
+                meta_set(self._conn, "acked_seq", str(seq))
+                self._conn.execute("DELETE FROM outbox WHERE seq <= ?", (seq,))
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
+    def acked_seq(self) -> int:
+        return int(meta_get(self._conn, "acked_seq") or 0)
+
+    def last_seq(self) -> int:
+        return int(meta_get(self._conn, "last_seq") or 0)
+
+    def backlog(self) -> int:
+        return self.last_seq() - self.acked_seq()
+
+    def meta_get(self, key: str) -> str | None:
+        return meta_get(self._conn, key)
+
+    def meta_set(self, key: str, value: str) -> None:
+        meta_set(self._conn, key, value)
+
+    def close(self) -> None:
+        self._conn.close()
