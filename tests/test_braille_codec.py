@@ -26,6 +26,11 @@ def cells(*specs: str) -> tuple[int, ...]:
     return tuple(0 if s == "0" else dots(*(int(d) for d in s)) for s in specs)
 
 
+def spelled(spec: str) -> tuple[int, ...]:
+    """Cells from one string of dot numbers: spelled("6 1") == cells("6", "1")."""
+    return cells(*spec.split())
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -44,9 +49,7 @@ def cells(*specs: str) -> tuple[int, ...]:
         ("12.30", cells("3456", "1", "12", "256", "3456", "14", "245")),
         ("1/2", cells("3456", "1", "34", "3456", "12")),
         ("08:05", cells("3456", "245", "125", "25", "3456", "245", "15")),
-        ("ya, tidak? ya!", cells(
-            "13456", "1", "2", "0", "2345", "24", "145", "1", "13", "236", "0",
-            "13456", "1", "235")),
+        ("ya, tidak? ya!", spelled("13456 1 2 0 2345 24 145 1 13 236 0 13456 1 235")),
         ("(obat)", cells("2356", "135", "12", "1", "2345", "2356")),
         ("Jum'at", cells("6", "245", "136", "134", "3", "1", "2345")),
         ("McD", cells("6", "134", "14", "6", "145")),
