@@ -1,0 +1,370 @@
+"""Broker provisioning, the pure part: accounts, ACLs, configs and credentials as text.
+
+Nothing here touches the disk or runs a program; ``edge.mqtt.pki`` does that and
+``edge.mqtt.broker_cli`` puts the pieces together. Every account has its own username,
+chosen so that no two kinds can ever collide (ids cannot contain a dot):
+
+>>> [a.username for a in site_accounts("janti", ("kiosk-1",))]
+['node.janti.kiosk-1', 'staff.janti', 'bridge.janti']
+>>> print(acl_block(Account(AccountKind.STAFF, "janti")).splitlines()[1])
+user staff.janti
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from string import Template
+from typing import Any
+
+ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+# "ncc" is a topic level of its own (brexit/v1/ncc/...), so no site may be called that.
+RESERVED_SITES = frozenset({"ncc"})
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "mqtt_config"
+
+
+class ProvisionError(ValueError):
+    """Input that cannot be provisioned; the message names the field."""
+
+
+class AccountKind(Enum):
+    NODE = "node"  # a Pi of one puskesmas: writes only under brexit/v1/{site}/{node}/
+    STAFF = "staff"  # counter staff / site operators: commands to their own site only
+    BRIDGE = "bridge"  # the site broker's bridge, as seen by the central broker
+    NCC = "ncc"  # the Ngalam Command Center monitor
+
+
+@dataclass(frozen=True)
+class Account:
+    """One broker login.
+
+    >>> Account(AccountKind.NODE, "janti", "kiosk-1").username
+    'node.janti.kiosk-1'
+    """
+
+    kind: AccountKind
+    site: str | None = None
+    node: str | None = None
+
+    @property
+    def username(self) -> str:
+        parts = [self.kind.value, self.site, self.node]
+        return ".".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
+class Credential:
+    """An account and its password, as written to the technician's credentials file."""
+
+    account: Account
+    password: str
+
+
+def check_id(value: object, field: str) -> str:
+    """Return ``value`` if it is a valid site or node id; otherwise raise, naming ``field``."""
+    if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
+        raise ProvisionError(f"{field}: {value!r} does not match {ID_PATTERN.pattern}")
+    return value
+
+
+def check_site(value: object, field: str = "site") -> str:
+    site = check_id(value, field)
+    if site in RESERVED_SITES:
+        raise ProvisionError(f"{field}: {site!r} is reserved (brexit/v1/{site}/ is the NCC's)")
+    return site
+
+
+def site_accounts(site: str, nodes: Iterable[str]) -> list[Account]:
+    """Every account the site broker knows: its nodes, its staff, and its bridge."""
+    node_accounts = [Account(AccountKind.NODE, site, n) for n in nodes]
+    return [*node_accounts, Account(AccountKind.STAFF, site), Account(AccountKind.BRIDGE, site)]
+
+
+# --- ACL ---------------------------------------------------------------------------------
+
+def _rules(account: Account) -> list[tuple[str, str]]:
+    site, node = account.site, account.node
+    if account.kind is AccountKind.NODE:
+        own = f"brexit/v1/{site}/{node}"
+        return [
+            ("readwrite", f"{own}/status"),  # readable so a node can see its last session
+            ("write", f"{own}/health"),
+            ("write", f"{own}/event"),
+            ("write", f"{own}/reply"),
+            ("read", f"{own}/cmd/#"),
+            ("readwrite", f"brexit/v1/{site}/queue"),  # any node of the site; see docs
+            ("read", f"brexit/v1/ncc/ack/{site}/{node}"),
+            ("read", "brexit/v1/ncc/status"),
+        ]
+    if account.kind is AccountKind.STAFF:
+        return [
+            ("write", f"brexit/v1/{site}/+/cmd/#"),
+            *[("read", f"brexit/v1/{site}/+/{leaf}") for leaf in _NODE_LEAVES],
+            ("read", f"brexit/v1/{site}/queue"),
+        ]
+    if account.kind is AccountKind.BRIDGE:
+        return [
+            *[("write", topic) for topic in bridge_topics_out(site or "")],
+            *[("read", topic) for topic in bridge_topics_in(site or "")],
+        ]
+    return [
+        ("read", "brexit/v1/#"),
+        ("write", "brexit/v1/ncc/status"),
+        ("write", "brexit/v1/ncc/ack/#"),
+        ("write", "brexit/v1/+/+/cmd/#"),
+    ]
+
+
+_NODE_LEAVES = ("status", "health", "event", "reply")
+
+
+def bridge_topics_out(site: str) -> list[str]:
+    """Topics the bridge carries from the site up to the central broker."""
+    return [*(f"brexit/v1/{site}/+/{leaf}" for leaf in _NODE_LEAVES), f"brexit/v1/{site}/queue"]
+
+
+def bridge_topics_in(site: str) -> list[str]:
+    """Topics the bridge carries from the central broker down to the site."""
+    return [f"brexit/v1/{site}/+/cmd/#", f"brexit/v1/ncc/ack/{site}/#", "brexit/v1/ncc/status"]
+
+
+def acl_block(account: Account) -> str:
+    """The Mosquitto ACL lines for one account (an explicit ``user`` block)."""
+    lines = [f"# {account.kind.value}", f"user {account.username}"]
+    lines += [f"topic {access} {topic}" for access, topic in _rules(account)]
+    return "\n".join(lines) + "\n"
+
+
+def render_acl(accounts: Iterable[Account], title: str) -> str:
+    """A whole ACL file. Anything not listed is denied, and anonymous clients get nothing."""
+    header = f"# BREXIT ACL for {title}. Rendered by `brexit broker`; do not edit.\n"
+    return header + "".join("\n" + acl_block(a) for a in accounts)
+
+
+# --- credentials ---------------------------------------------------------------------------
+
+def render_credentials(credentials: Iterable[Credential], title: str) -> str:
+    """The technician's credentials file (TOML). It is the only place passwords appear."""
+    out = [f"# BREXIT broker credentials for {title}. Secret: keep it 0600, never print it.\n"]
+    for c in credentials:
+        out.append("\n[[account]]\n")
+        out.append(f'username = "{c.account.username}"\n')
+        out.append(f'password = "{c.password}"\n')
+        out.append(f'kind = "{c.account.kind.value}"\n')
+        if c.account.site:
+            out.append(f'site = "{c.account.site}"\n')
+        if c.account.node:
+            out.append(f'node = "{c.account.node}"\n')
+    return "".join(out)
+
+
+def parse_credentials(text: str) -> list[Credential]:
+    """Read back what ``render_credentials`` wrote."""
+    rows: list[dict[str, Any]] = tomllib.loads(text).get("account", [])
+    return [
+        Credential(Account(AccountKind(r["kind"]), r.get("site"), r.get("node")), r["password"])
+        for r in rows
+    ]
+
+
+def render_password_source(credentials: Iterable[Credential]) -> str:
+    """Plain ``username:password`` lines, to be hashed in place by ``mosquitto_passwd -U``."""
+    return "".join(f"{c.account.username}:{c.password}\n" for c in credentials)
+
+
+# --- node list -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SiteInventory:
+    """A puskesmas as the brokers see it: its id, its name and its nodes.
+
+    >>> SiteInventory.from_node_configs([{"site": "janti", "node": "kiosk-1", "roles": []}])
+    SiteInventory(site='janti', name='janti', nodes=('kiosk-1',))
+    """
+
+    site: str
+    name: str
+    nodes: tuple[str, ...]
+
+    @classmethod
+    def from_node_configs(cls, docs: Iterable[Mapping[str, Any]]) -> SiteInventory:
+        sites: set[str] = set()
+        nodes: list[str] = []
+        name = ""
+        for i, doc in enumerate(docs):
+            sites.add(check_site(doc.get("site"), f"config[{i}].site"))
+            nodes.append(check_id(doc.get("node"), f"config[{i}].node"))
+            name = name or _site_name(doc)
+        if len(sites) != 1:
+            raise ProvisionError(f"site: node configs name {len(sites)} sites {sorted(sites)}")
+        site = sites.pop()
+        return cls.of(site, nodes, name or site)
+
+    @classmethod
+    def of(cls, site: str, nodes: Iterable[str], name: str | None = None) -> SiteInventory:
+        checked = tuple(check_id(n, "node") for n in nodes)
+        if not checked:
+            raise ProvisionError("nodes: a site needs at least one node")
+        if len(set(checked)) != len(checked):
+            raise ProvisionError(f"nodes: duplicate node ids in {list(checked)}")
+        return cls(check_site(site), name or site, checked)
+
+
+def _site_name(doc: Mapping[str, Any]) -> str:
+    info = doc.get("site_info")
+    if isinstance(info, Mapping) and isinstance(info.get("name"), str):
+        return str(info["name"])
+    name = doc.get("site_name")
+    return name if isinstance(name, str) else ""
+
+
+# --- configs -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BrokerTuning:
+    """Knobs that differ between a test run and production.
+
+    ``restart_timeout`` is Mosquitto's bridge back-off ("5 30" = jitter from 5 s up to 30 s;
+    "1" = a constant second, for tests). ``autosave_on_changes`` with ``autosave_interval`` 1
+    writes the persistence file after every change (tests that SIGKILL a broker need that).
+    """
+
+    run_user: str = "mosquitto"
+    restart_timeout: str = "5 30"
+    max_queued_messages: int = 1_000_000
+    autosave_interval: int = 60
+    autosave_on_changes: bool = False
+    try_private: bool = True
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+
+    @classmethod
+    def parse(cls, text: str, field: str) -> Endpoint:
+        host, sep, port = text.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ProvisionError(f"{field}: {text!r} is not HOST:PORT")
+        return cls(host, int(port))
+
+
+@dataclass(frozen=True)
+class SiteBroker:
+    """Everything the site broker's mosquitto.conf says."""
+
+    inventory: SiteInventory
+    central: Endpoint
+    bridge_password: str
+    install_dir: Path  # where passwd, acl, certs live on the Pi
+    data_dir: Path  # persistence
+    lan_port: int = 1883
+    lan_bind: str = "0.0.0.0"
+    tls_port: int = 8883
+    tls_bind: str = "0.0.0.0"
+    tuning: BrokerTuning = BrokerTuning()
+
+
+@dataclass(frozen=True)
+class CentralBroker:
+    """Everything the central broker's mosquitto.conf says."""
+
+    sites: tuple[str, ...]
+    install_dir: Path
+    data_dir: Path
+    tls_port: int = 8883
+    tls_bind: str = "0.0.0.0"
+    tuning: BrokerTuning = BrokerTuning()
+
+
+def _template(name: str, template_dir: Path) -> Template:
+    return Template((template_dir / name).read_text(encoding="utf-8"))
+
+
+def _common(install_dir: Path, data_dir: Path, tuning: BrokerTuning) -> dict[str, str]:
+    return {
+        "install_dir": str(install_dir),
+        "data_dir": str(data_dir),
+        "run_user": tuning.run_user,
+        "max_queued_messages": str(tuning.max_queued_messages),
+        "autosave_interval": str(tuning.autosave_interval),
+        "autosave_on_changes": _bool(tuning.autosave_on_changes),
+    }
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def render_site_conf(b: SiteBroker, template_dir: Path = TEMPLATE_DIR) -> str:
+    site = b.inventory.site
+    topics = [f"topic {t} out 1" for t in bridge_topics_out(site)]
+    topics += [f"topic {t} in 1" for t in bridge_topics_in(site)]
+    return _template("site.conf.template", template_dir).substitute(
+        _common(b.install_dir, b.data_dir, b.tuning),
+        site=site,
+        site_name=b.inventory.name,
+        lan_port=b.lan_port,
+        lan_bind=b.lan_bind,
+        tls_port=b.tls_port,
+        tls_bind=b.tls_bind,
+        central_host=b.central.host,
+        central_port=b.central.port,
+        bridge_username=Account(AccountKind.BRIDGE, site).username,
+        bridge_password=b.bridge_password,
+        restart_timeout=b.tuning.restart_timeout,
+        try_private=_bool(b.tuning.try_private),
+        bridge_topics="\n".join(topics),
+    )
+
+
+def render_central_conf(b: CentralBroker, template_dir: Path = TEMPLATE_DIR) -> str:
+    return _template("central.conf.template", template_dir).substitute(
+        _common(b.install_dir, b.data_dir, b.tuning),
+        sites=", ".join(b.sites),
+        tls_port=b.tls_port,
+        tls_bind=b.tls_bind,
+    )
+
+
+@dataclass(frozen=True)
+class NatsNode:
+    """One server of a NATS JetStream cluster with its MQTT gateway (see docs/brokers.md)."""
+
+    name: str
+    client_port: int
+    cluster_port: int
+    mqtt_port: int
+    http_port: int
+    routes: tuple[int, ...]  # cluster ports of the other servers
+    store_dir: Path
+    users: tuple[tuple[str, str], ...]  # (username, password)
+    host: str = "127.0.0.1"
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render_nats_conf(n: NatsNode, template_dir: Path = TEMPLATE_DIR) -> str:
+    users = ",\n    ".join(
+        f"{{user: {_quote(u)}, password: {_quote(p)}}}" for u, p in n.users
+    )
+    routes = ",\n      ".join(f"nats-route://{n.host}:{p}" for p in n.routes)
+    return _template("nats-node.conf.template", template_dir).substitute(
+        name=n.name,
+        host=n.host,
+        client_port=n.client_port,
+        cluster_port=n.cluster_port,
+        mqtt_port=n.mqtt_port,
+        http_port=n.http_port,
+        store_dir=_quote(str(n.store_dir)),
+        routes=routes,
+        users=users,
+        replicas=min(3, len(n.routes) + 1),
+    )
