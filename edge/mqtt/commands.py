@@ -1,0 +1,115 @@
+"""Commands from ``cmd/{name}``: checked against their schema, then handed to the node.
+
+A bad command gets ``ok: false`` with a clear error and changes nothing; a good one is
+passed to ``NodeActions`` and its result returned as the reply's ``data``.
+
+>>> from edge.mqtt.schemas import Schemas
+>>> d = CommandDispatcher(actions=None, schemas=Schemas.load())  # type: ignore[arg-type]
+>>> d.handle("call_next", b'{"counter": 1}').to_dict()
+{'id': None, 'ok': False, 'error': 'missing id'}
+>>> d.handle("fly", b'{"id": "x"}').error
+"unknown command 'fly'"
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from edge.mqtt.payloads import decode_object, reply
+from edge.mqtt.schemas import Schemas
+from edge.node_actions import CommandError, NodeActions
+from edge.queue.models import QueueError
+
+log = logging.getLogger(__name__)
+
+MAX_PAYLOAD_BYTES = 4096
+MAX_ERROR_CHARS = 200
+MAX_ID_CHARS = 64
+
+Handler = Callable[[NodeActions, dict[str, Any]], dict[str, Any]]
+
+HANDLERS: dict[str, Handler] = {
+    "call_next": lambda a, p: a.call_next(p["counter"]),
+    "recall": lambda a, p: a.recall(p["counter"]),
+    "skip": lambda a, p: a.skip(p["counter"]),
+    "complete": lambda a, p: a.complete(p["counter"]),
+    "transfer": lambda a, p: a.transfer(p["counter"], p["service"]),
+    "announce": lambda a, p: a.announce(p["text"]),
+    "reprint": lambda a, p: a.reprint(p["number"]),
+    "selftest": lambda a, p: a.selftest(),
+}
+COMMAND_NAMES = frozenset(HANDLERS)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The answer to one command, as published on ``reply``.
+
+    >>> Reply("c0ffee00-0000-4000-8000-000000000000", True, data={"number": "A-001"}).to_dict()
+    {'id': 'c0ffee00-0000-4000-8000-000000000000', 'ok': True, 'data': {'number': 'A-001'}}
+    """
+
+    id: str | None
+    ok: bool
+    error: str | None = None
+    data: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return reply(self.id, ok=self.ok, error=self.error, data=self.data)
+
+
+def reply_id(payload: dict[str, Any] | None) -> str | None:
+    """The id to echo: the command's ``id`` when it is a short string, else None."""
+    value = None if payload is None else payload.get("id")
+    if isinstance(value, str) and 0 < len(value) <= MAX_ID_CHARS:
+        return value
+    return None
+
+
+def _short(message: str) -> str:
+    return message if len(message) <= MAX_ERROR_CHARS else message[: MAX_ERROR_CHARS - 1] + "…"
+
+
+class CommandDispatcher:
+    """Validate and run commands; never raises, whatever the payload.
+
+    Runs on the MQTT link's thread; ``NodeActions`` methods are fast and thread-safe.
+    """
+
+    def __init__(self, *, actions: NodeActions, schemas: Schemas) -> None:
+        self._actions = actions
+        self._schemas = schemas
+
+    def check(self, name: str, raw: bytes) -> Reply | dict[str, Any]:
+        """The payload as a valid command, or the error Reply that refuses it."""
+        if len(raw) > MAX_PAYLOAD_BYTES:
+            return Reply(None, False, f"payload larger than {MAX_PAYLOAD_BYTES} bytes")
+        payload = decode_object(raw)
+        if payload is None:
+            return Reply(None, False, "payload is not a JSON object (malformed JSON)")
+        command_id = reply_id(payload)
+        if name not in COMMAND_NAMES or f"cmd/{name}" not in self._schemas.validators:
+            return Reply(command_id, False, _short(f"unknown command {name!r}"))
+        if "id" not in payload:
+            return Reply(None, False, "missing id")
+        problems = self._schemas.errors(f"cmd/{name}", payload)
+        if problems:
+            return Reply(command_id, False, _short(f"invalid {name}: {problems[0]}"))
+        return payload
+
+    def handle(self, name: str, raw: bytes) -> Reply:
+        checked = self.check(name, raw)
+        if isinstance(checked, Reply):
+            return checked
+        command_id = reply_id(checked)
+        try:
+            data = HANDLERS[name](self._actions, checked)
+        except (CommandError, QueueError) as e:
+            return Reply(command_id, False, _short(str(e) or type(e).__name__))
+        except Exception as e:  # a bug in the node must not kill the link
+            log.exception("command %s failed", name)
+            return Reply(command_id, False, _short(f"internal error: {type(e).__name__}: {e}"))
+        return Reply(command_id, True, data=data)
