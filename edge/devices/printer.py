@@ -9,6 +9,7 @@ next job, so unplugging and replugging the printer needs no restart.
 from __future__ import annotations
 
 import contextlib
+import termios
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from edge.devices.state import DeviceError, DeviceState
 from edge.ticket import TicketView
 
 PAPER_STATUS_QUERY = b"\x10\x04\x04"  # DLE EOT 4: roll paper sensor status
+# What a vanished or broken port raises (tcflush on an unplugged tty raises termios.error).
+PORT_ERRORS = (serial.SerialException, OSError, termios.error)
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,7 @@ class TicketPrinter:
             port.reset_input_buffer()  # drop stale answers and noise
             self._write(port, PAPER_STATUS_QUERY)
             return self._read_status(port)
-        except (serial.SerialException, OSError) as err:
+        except PORT_ERRORS as err:
             raise DeviceError(f"printer: status query failed: {err}", DeviceState.OFFLINE) from err
 
     def _read_status(self, port: serial.SerialBase) -> PaperStatus:
@@ -180,7 +183,7 @@ class TicketPrinter:
     def _write(self, port: serial.SerialBase, data: bytes) -> None:
         try:
             port.write(data)
-        except (serial.SerialException, OSError) as err:  # SerialTimeoutException included
+        except PORT_ERRORS as err:  # SerialTimeoutException included
             raise DeviceError(f"printer: write failed: {err}", DeviceState.OFFLINE) from err
 
     # --- the port ---------------------------------------------------------------------------
@@ -198,7 +201,7 @@ class TicketPrinter:
                 timeout=self._timeout_s,
                 write_timeout=self._timeout_s,
             )
-        except (serial.SerialException, OSError, ValueError) as err:
+        except (*PORT_ERRORS, ValueError) as err:
             self._state = DeviceState.OFFLINE
             raise DeviceError(f"printer: cannot open {self._url}: {err}",
                               DeviceState.OFFLINE) from err
@@ -207,5 +210,5 @@ class TicketPrinter:
     def _drop_port(self) -> None:
         port, self._port = self._port, None
         if port is not None:
-            with contextlib.suppress(serial.SerialException, OSError):
+            with contextlib.suppress(*PORT_ERRORS):
                 port.close()

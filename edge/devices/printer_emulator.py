@@ -60,8 +60,9 @@ class PrintedJob:
 
     @property
     def big_text(self) -> str | None:
-        """The first line printed larger than normal (the ticket number)."""
-        return next((line.text for line in self.lines if line.big), None)
+        """The largest line printed larger than normal (the ticket number), first if tied."""
+        big = [line for line in self.lines if line.big]
+        return max(big, key=lambda line: line.width * line.height).text if big else None
 
     @property
     def unknown(self) -> tuple[Unknown, ...]:
@@ -128,6 +129,8 @@ class PrinterEmulator:
         self.near_end = False
         self.status_prefix = b""  # fault switch: noise sent before every status answer
         self._decoder = StreamDecoder()
+        self._rx_lock = threading.Lock()  # one chunk at a time through the decoder
+        self._held = b""  # read by the pty thread while offline
         self._lock = threading.Condition()
         self._jobs: list[PrintedJob] = []
         self._queries: list[int] = []
@@ -146,10 +149,15 @@ class PrinterEmulator:
 
     @offline.setter
     def offline(self, value: bool) -> None:
-        if value:
-            self.port.paused.set()
-        else:
+        with self._rx_lock:
+            if value:
+                self.port.paused.set()
+                return
             self.port.paused.clear()
+            held, self._held = self._held, b""
+            reply = self._process(held, time.monotonic()) if held else None
+        if reply:
+            self.port.send(reply)
 
     # --- what was printed -------------------------------------------------------------------
 
@@ -174,8 +182,17 @@ class PrinterEmulator:
     # --- the device -------------------------------------------------------------------------
 
     def _receive(self, data: bytes) -> bytes | None:
-        """Runs on the pty thread: decode, answer status queries, collect jobs."""
-        now = time.monotonic()
+        """Runs on the pty thread: decode, answer status queries, collect jobs.
+
+        A chunk read just as the printer went offline waits, unread, until it is back.
+        """
+        with self._rx_lock:
+            if self.offline:
+                self._held += data
+                return None
+            return self._process(data, time.monotonic())
+
+    def _process(self, data: bytes, now: float) -> bytes | None:
         replies = bytearray()
         for element in self._decoder.feed(data):
             if isinstance(element, StatusQuery):
