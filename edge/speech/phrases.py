@@ -64,12 +64,12 @@ def number_words(n: int) -> str:
 
 
 def letter_name(letter: str) -> str:
-    """"B" -> "be" (the letter's Indonesian name)."""
+    """The letter's Indonesian name: "B" -> "be"."""
     return LETTER_NAMES[letter.upper()]
 
 
 def spell_number(number: str) -> str:
-    """"A-012" -> "A dua belas": letter name (capitalised), then the serial as words."""
+    """Say a number: "A-012" -> "A dua belas" (letter name capitalised, serial as words)."""
     parsed = parse_number(number)
     return f"{letter_name(parsed.letter).capitalize()} {number_words(parsed.serial)}"
 
