@@ -15,6 +15,8 @@ b'hi'
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import select
 import threading
@@ -22,6 +24,8 @@ import time
 import tty
 from collections.abc import Callable
 from types import TracebackType
+
+log = logging.getLogger(__name__)
 
 Handler = Callable[[bytes], bytes | None]
 
@@ -62,9 +66,16 @@ class PtyPort:
                 continue
             if data:
                 self._last_rx = time.monotonic()
-                reply = self._handler(data)
-                if reply:
-                    self.send(reply)
+                self._handle(data)
+
+    def _handle(self, data: bytes) -> None:
+        try:
+            reply = self._handler(data)
+        except Exception:  # an emulator bug must not kill the line: log it, keep reading
+            log.exception("%s: handler failed", self._thread.name)
+            return
+        if reply:
+            self.send(reply)
 
     def send(self, data: bytes) -> None:
         """Write bytes towards the driver."""
@@ -83,10 +94,8 @@ class PtyPort:
         self._stop.set()
         self._thread.join(timeout=1)
         for fd in (self._master, self._slave):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
 
     def __enter__(self) -> PtyPort:
         return self

@@ -197,6 +197,18 @@ class QueueEngine:
         counts.update({r["service"]: r["n"] for r in rows})
         return counts
 
+    def last_called(self) -> dict[str, Any] | None:
+        """The most recent call of the current series: number, counter and when."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT number, counter, called_at FROM ticket WHERE series = ?"
+                " AND called_at IS NOT NULL ORDER BY called_at DESC, id DESC LIMIT 1",
+                (self._series(),),
+            ).fetchone()
+        if row is None:
+            return None
+        return {"number": row["number"], "counter": row["counter"], "ts": row["called_at"]}
+
     def serving(self) -> dict[int, Ticket | None]:
         return {c.number: self.current(c.number) for c in self._config.counters}
 

@@ -1,0 +1,99 @@
+"""What the roles (kiosk, caller) share: the queue, the speech worker, the outputs."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from edge.config import NodeConfig
+from edge.devices.state import DeviceState
+from edge.devices.worker import OutputWorker
+from edge.queue.engine import QueueEngine
+from edge.queue.models import Ticket
+from edge.speech.worker import SpeechWorker
+from edge.ticket import TicketView
+
+
+class Notifier(Protocol):
+    """Told when there is something new to publish (the MQTT link implements it)."""
+
+    def notify_event(self) -> None: ...
+
+    def notify_queue_changed(self) -> None: ...
+
+    def notify_health_changed(self) -> None: ...
+
+
+class CellsDisplay(Protocol):
+    """A row of refreshable Braille cells."""
+
+    def show(self, text: str) -> None: ...
+
+    def state(self) -> DeviceState: ...
+
+
+class Offline:
+    """The notifier of a node with no broker: events wait in the outbox."""
+
+    def notify_event(self) -> None:
+        return None
+
+    def notify_queue_changed(self) -> None:
+        return None
+
+    def notify_health_changed(self) -> None:
+        return None
+
+
+Listener = Callable[[str, dict[str, object]], None]
+
+
+@dataclass
+class NodeContext:
+    """The node's shared parts, handed to each role."""
+
+    config: NodeConfig
+    engine: QueueEngine
+    speech: SpeechWorker
+    embosser: OutputWorker | None = None
+    printer: OutputWorker | None = None
+    cells: CellsDisplay | None = None
+    notifier: Notifier = field(default_factory=Offline)
+    listeners: list[Listener] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def emit(self, what: str, **data: object) -> None:
+        """Tell listeners (console, benchmarks, tests) what just happened."""
+        for listener in self.listeners:
+            listener(what, data)
+
+    def view(self, ticket: Ticket, ahead: int) -> TicketView:
+        service = self.config.service(ticket.service)
+        issued = datetime.fromisoformat(ticket.issued_at).astimezone(
+            ZoneInfo(self.config.timezone)
+        )
+        return TicketView(
+            number=ticket.number,
+            service_code=ticket.service,
+            service_name=service.name,
+            issued_at=issued,
+            ahead=ahead,
+            site_name=self.config.site_name,
+            assisted=ticket.assisted,
+        )
+
+    def output_ticket(self, view: TicketView) -> None:
+        """Hand the ticket to the embosser and the printer; never waits for them."""
+        if self.embosser is not None:
+            self.embosser.submit(lambda d: d.emboss_ticket(view), label=view.number)
+        if self.printer is not None:
+            self.printer.submit(lambda d: d.print_ticket(view), label=view.number)
+
+    def faulty_outputs(self) -> list[str]:
+        """Names of ticket outputs known to be unable to work right now."""
+        workers = [w for w in (self.embosser, self.printer) if w is not None]
+        return [w.name for w in workers if w.state() is not DeviceState.OK]

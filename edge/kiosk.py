@@ -1,0 +1,92 @@
+"""The kiosk role: a patient presses a Braille-labelled button and gets a ticket.
+
+The press path (DESIGN.md): the confirmation tone first, then the ticket's transaction,
+then speech, embosser, printer, cells and MQTT, each through its own worker, so nothing
+between the press and the tone waits on a device, the disk or the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from edge.context import NodeContext
+from edge.devices.debounce import ButtonEvent, ButtonEventKind
+from edge.queue.models import Issued
+from edge.speech import phrases
+from edge.ticket import TicketView
+
+CHANNEL = "kiosk"
+NOTICE = "kiosk-notice"
+
+
+class Kiosk:
+    """Handles the kiosk's buttons: one per service, ``repeat`` and ``help``.
+
+    ``confirm`` is the feedback tone (the board's buzzer); it is called before anything
+    else happens for a press.
+    """
+
+    def __init__(self, ctx: NodeContext, confirm: Callable[[], None]) -> None:
+        self._ctx = ctx
+        self._confirm = confirm
+        self._by_button = {s.button: s.code for s in ctx.config.services}
+        self.buttons: frozenset[str] = frozenset({*self._by_button, "repeat", "help"})
+        self._last: TicketView | None = None
+
+    def handle(self, event: ButtonEvent) -> None:
+        if event.kind is ButtonEventKind.PRESSED:
+            self._pressed(event.name)
+        elif event.kind is ButtonEventKind.HELD and event.name == "repeat":
+            volume = self._ctx.speech.volume_up(CHANNEL)
+            self._ctx.emit("volume", channel=CHANNEL, volume=volume)
+
+    def _pressed(self, name: str) -> None:
+        if name in self._by_button:
+            self.issue(self._by_button[name])
+        elif name == "repeat":
+            self._confirm()
+            self._ctx.speech.repeat(CHANNEL)
+        elif name == "help":
+            self._confirm()
+            self.request_help()
+
+    def issue(self, service: str) -> Issued:
+        """Tone, ticket, then everything that tells the patient about it."""
+        self._confirm()
+        ctx = self._ctx
+        issued = ctx.engine.issue(service, assisted=ctx.config.braille_kiosk,
+                                  source=ctx.config.node)
+        ctx.emit("issued", number=issued.ticket.number, ahead=issued.ahead)
+        view = ctx.view(issued.ticket, issued.ahead)
+        self._last = view
+        ctx.speech.say(self._sentence(view), channel=CHANNEL)
+        ctx.output_ticket(view)
+        self._show_cells(view)
+        ctx.notifier.notify_event()
+        ctx.notifier.notify_queue_changed()
+        return issued
+
+    def _sentence(self, view: TicketView) -> str:
+        faults = [phrases.device_fault_sentence(d) for d in self._ctx.faulty_outputs()]
+        return " ".join([phrases.ticket_sentence(view), *faults])
+
+    def _show_cells(self, view: TicketView) -> None:
+        if self._ctx.cells is not None:
+            self._ctx.cells.show(f"{view.number} {view.ahead}")
+
+    def request_help(self) -> None:
+        self._ctx.engine.record("help.requested", {"source": self._ctx.config.node})
+        self._ctx.speech.say(phrases.help_sentence(), channel=CHANNEL)
+        self._ctx.emit("help")
+        self._ctx.notifier.notify_event()
+
+    def output_failed(self, device: str) -> None:
+        """A ticket output broke after the patient heard the ticket: tell them."""
+        number = self._last.number if self._last else None
+        self._ctx.speech.say(phrases.device_fault_sentence(device, number), channel=NOTICE)
+
+    def idle_cells_text(self) -> str:
+        """What the kiosk cells show between patients: now serving, per nearby service."""
+        serving = [t for t in self._ctx.engine.serving().values() if t is not None]
+        near = [t.number for t in serving if t.service in self._ctx.config.cells_near]
+        return " ".join(near)

@@ -1,0 +1,303 @@
+"""A puskesmas node: its roles, its devices and the thread that routes button presses.
+
+The devices are chosen outside (``Hardware``: real serial ports and the platform's pin
+factory, or emulators and ``MockFactory`` for ``--simulate``) and injected here.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gpiozero import Factory
+
+from edge import __version__
+from edge.caller import Caller
+from edge.config import NodeConfig
+from edge.context import CellsDisplay, NodeContext, Notifier
+from edge.devices.buttons import ButtonPanel
+from edge.devices.debounce import ButtonEvent, ButtonEventKind
+from edge.devices.embosser import Embosser
+from edge.devices.feedback import Feedback
+from edge.devices.printer import TicketPrinter
+from edge.devices.state import DeviceState
+from edge.devices.worker import Driver, OutputWorker
+from edge.kiosk import Kiosk
+from edge.node_actions import CommandError
+from edge.pinmap import PinMap
+from edge.queue.engine import QueueEngine
+from edge.queue.models import QueueError
+from edge.speech import phrases
+from edge.speech.backends import SpeechBackend
+from edge.speech.worker import SpeechWorker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Board:
+    """One wired board (kiosk or counter) and the pin factory that reaches it."""
+
+    pins: PinMap
+    pin_factory: Factory | None = None
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """How this node reaches its devices; ``None`` means not fitted."""
+
+    speech: SpeechBackend
+    kiosk: Board | None = None
+    counter: Board | None = None
+    embosser_url: str | None = None
+    printer_url: str | None = None
+    cells: CellsDisplay | None = None
+    on_tone: Callable[[float], None] | None = None
+
+
+@dataclass
+class _BoardParts:
+    panel: ButtonPanel
+    feedback: Feedback
+
+
+@dataclass
+class _Faults:
+    devices: dict[str, str] = field(default_factory=dict)  # device -> state while faulty
+
+
+class Node:
+    """Holds the roles and devices of one node; also the ``NodeActions`` the MQTT link uses.
+
+    >>> # see edge/simulation.py for a complete, runnable node
+    """
+
+    def __init__(self, config: NodeConfig, data_dir: Path, hardware: Hardware) -> None:
+        self.config = config
+        self.data_dir = data_dir
+        self._hw = hardware
+        engine = QueueEngine(data_dir / "queue.db", config)
+        speech = SpeechWorker(hardware.speech, volume=config.speaker.volume)
+        self.ctx = NodeContext(config, engine, speech, cells=hardware.cells)
+        self._events: queue.Queue[ButtonEvent] = queue.Queue()
+        self._boards: dict[str, _BoardParts] = {}
+        self._faults = _Faults()
+        self._started = time.monotonic()
+        self._stop = threading.Event()
+        self.kiosk: Kiosk | None = None
+        self.caller: Caller | None = None
+        self._router = threading.Thread(target=self._route, name="press-router", daemon=True)
+
+    # --- life cycle -----------------------------------------------------------------
+
+    def start(self, notifier: Notifier | None = None) -> Node:
+        if notifier is not None:
+            self.ctx.notifier = notifier
+        self.ctx.speech.start()
+        self.ctx.embosser = self._worker("embosser", self._hw.embosser_url, self._embosser)
+        self.ctx.printer = self._worker("printer", self._hw.printer_url, self._printer)
+        if "kiosk" in self.config.roles and self._hw.kiosk is not None:
+            parts = self._board("kiosk", self._hw.kiosk)
+            self.kiosk = Kiosk(self.ctx, parts.feedback.confirm)
+        if "caller" in self.config.roles and self._hw.counter is not None:
+            parts = self._board("counter", self._hw.counter)
+            self.caller = Caller(self.ctx, parts.feedback.confirm, parts.feedback.error)
+        self._router.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._router.join(timeout=5)
+        for parts in self._boards.values():
+            parts.panel.close()
+            parts.feedback.close()
+        for worker in (self.ctx.embosser, self.ctx.printer):
+            if worker is not None:
+                worker.close()
+        self.ctx.speech.close()
+        self.ctx.engine.close()
+
+    def _board(self, name: str, board: Board) -> _BoardParts:
+        timing = self.config.buttons
+        pins = self._board_buttons(name, board.pins)
+        buzzer = board.pins.buzzer()
+        if buzzer is None:
+            raise ValueError(f"pin map board {name!r} has no buzzer")
+        feedback = Feedback(buzzer, board.pins.leds(), pin_factory=board.pin_factory,
+                            on_tone=self._hw.on_tone)
+        panel = ButtonPanel(pins, sink=self._events, pin_factory=board.pin_factory,
+                            debounce_s=timing.debounce_s, hold_s=timing.hold_s,
+                            stuck_s=timing.stuck_s)
+        parts = _BoardParts(panel, feedback)
+        self._boards[name] = parts
+        return parts
+
+    def _board_buttons(self, name: str, pins: PinMap) -> dict[str, int]:
+        """The board's buttons this node's config uses."""
+        if name == "kiosk":
+            wanted = {s.button for s in self.config.services} | {"repeat", "help"}
+        else:
+            wanted = {c.button(a) for c in self.config.counters
+                      for a in ("next", "recall", "skip", "done")}
+        available = pins.buttons()
+        missing = sorted(wanted - set(available))
+        if missing:
+            raise ValueError(f"pin map board {name!r} has no button {missing[0]!r}")
+        return {n: available[n] for n in sorted(wanted)}
+
+    def _worker(
+        self, name: str, url: str | None, opener: Callable[[str], Driver]
+    ) -> OutputWorker | None:
+        device = getattr(self.config, name)
+        if not device.enabled or url is None:
+            return None
+        return OutputWorker(name, lambda: opener(url), on_state=self._device_state)
+
+    def _embosser(self, url: str) -> Driver:
+        cfg = self.config.embosser
+        return Embosser(url, width_cells=cfg.width, baudrate=cfg.baudrate,
+                        status_query=cfg.status_query)
+
+    def _printer(self, url: str) -> Driver:
+        cfg = self.config.printer
+        return TicketPrinter(url, baudrate=cfg.baudrate, width_chars=cfg.width,
+                             status_query=cfg.status_query)
+
+    # --- the press router -------------------------------------------------------------
+
+    def _route(self) -> None:
+        while not self._stop.is_set():
+            try:
+                event = self._events.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            try:
+                self._dispatch(event)
+            except Exception:  # one bad press must not stop every later one
+                log.exception("handling %s failed", event)
+
+    def _dispatch(self, event: ButtonEvent) -> None:
+        if event.kind in (ButtonEventKind.STUCK, ButtonEventKind.UNSTUCK):
+            self._button_fault(event)
+        elif self.kiosk is not None and event.name in self.kiosk.buttons:
+            self.kiosk.handle(event)
+        elif self.caller is not None and event.name in self.caller.buttons:
+            self.caller.handle(event)
+
+    def press_events(self) -> queue.Queue[ButtonEvent]:
+        """The queue debounced button events arrive on (simulation injects here too)."""
+        return self._events
+
+    # --- faults -----------------------------------------------------------------------
+
+    def _button_fault(self, event: ButtonEvent) -> None:
+        stuck = event.kind is ButtonEventKind.STUCK
+        key = f"button:{event.name}"
+        self._set_fault(key, "stuck" if stuck else None,
+                        {"device": "button", "name": event.name, "state": "stuck"})
+        if stuck and self.kiosk is not None and event.name in self.kiosk.buttons:
+            self.ctx.speech.say(phrases.stuck_button_sentence(), channel="kiosk-notice")
+
+    def _device_state(self, name: str, state: DeviceState, detail: str) -> None:
+        """Called from a device worker's thread when its state changes."""
+        faulty = state is not DeviceState.OK
+        self._set_fault(name, state.value if faulty else None,
+                        {"device": name, "state": state.value, "detail": detail})
+        if faulty and self.kiosk is not None:
+            self.kiosk.output_failed(name)
+
+    def _set_fault(self, key: str, state: str | None, data: dict[str, Any]) -> None:
+        with self.ctx.lock:
+            was = key in self._faults.devices
+            if state is None:
+                self._faults.devices.pop(key, None)
+            else:
+                self._faults.devices[key] = state
+            active = bool(self._faults.devices)
+        if was == (state is not None):
+            return
+        self.ctx.engine.record("device.fault" if state else "device.recovered", data)
+        self.ctx.emit("fault" if state else "recovered", **data)
+        for parts in self._boards.values():
+            parts.feedback.fault(active)
+        self.ctx.notifier.notify_event()
+        self.ctx.notifier.notify_health_changed()
+
+    # --- health and NodeActions ---------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        def state(worker: OutputWorker | None) -> str:
+            return worker.state().value if worker else DeviceState.DISABLED.value
+
+        stuck = sorted(n for p in self._boards.values() for n in p.panel.stuck_buttons())
+        cells = self.ctx.cells.state().value if self.ctx.cells else DeviceState.DISABLED.value
+        return {
+            "printer": state(self.ctx.printer),
+            "embosser": state(self.ctx.embosser),
+            "cells": cells,
+            "speaker": self.ctx.speech.state().value,
+            "buttons": {"state": "stuck" if stuck else "ok", "stuck": stuck},
+            "uptime_s": round(time.monotonic() - self._started, 1),
+            "version": __version__,
+        }
+
+    def _caller(self) -> Caller:
+        if self.caller is None:
+            raise CommandError("this node has no caller role")
+        return self.caller
+
+    def _queue_action(self, action: Callable[[], Any]) -> dict[str, Any]:
+        try:
+            ticket = action()
+        except QueueError as e:
+            raise CommandError(str(e)) from None
+        if ticket is None:
+            return {"number": None}
+        return {"number": ticket.number, "service": ticket.service, "state": ticket.state.value}
+
+    def call_next(self, counter: int) -> dict[str, Any]:
+        return self._queue_action(lambda: self._caller().call_next(counter))
+
+    def recall(self, counter: int) -> dict[str, Any]:
+        return self._queue_action(lambda: self._caller().recall(counter))
+
+    def skip(self, counter: int) -> dict[str, Any]:
+        return self._queue_action(lambda: self._caller().skip(counter))
+
+    def complete(self, counter: int) -> dict[str, Any]:
+        return self._queue_action(lambda: self._caller().complete(counter))
+
+    def transfer(self, counter: int, service: str) -> dict[str, Any]:
+        return self._queue_action(lambda: self._caller().transfer(counter, service))
+
+    def announce(self, text: str) -> dict[str, Any]:
+        self.ctx.speech.say(text, channel="announce", chime=True)
+        return {"spoken": True}
+
+    def reprint(self, number: str) -> dict[str, Any]:
+        ticket = self.ctx.engine.find(number)
+        if ticket is None:
+            raise CommandError(f"no ticket {number} today")
+        self.ctx.output_ticket(self.ctx.view(ticket, self.ctx.engine.ahead_of(ticket)))
+        return {"number": number, "queued": [w.name for w in self._outputs()]}
+
+    def selftest(self) -> dict[str, Any]:
+        for parts in self._boards.values():
+            parts.feedback.confirm()
+        self.ctx.speech.say("Uji perangkat. Suara berfungsi.", channel="announce")
+        return self.health()
+
+    def _outputs(self) -> list[OutputWorker]:
+        return [w for w in (self.ctx.embosser, self.ctx.printer) if w is not None]
+
+    def queue_snapshot(self) -> dict[str, Any]:
+        engine = self.ctx.engine
+        serving = {str(n): (t.number if t else None) for n, t in engine.serving().items()}
+        return {"waiting": engine.waiting(), "serving": serving,
+                "last_called": engine.last_called()}

@@ -1,0 +1,179 @@
+"""``brexit node``: run a node, on its hardware or simulated and driven from stdin.
+
+Control lines in ``--simulate`` mode (one per line on stdin)::
+
+    press NAME            NAME: a service code (A, B…), repeat, help, next-1, recall-1…
+    hold NAME SECONDS     keep the button down (hold, or a stuck button)
+    fault DEVICE STATE    DEVICE: printer | embosser; STATE: ok | paper_out | offline
+    health                print the node's health as JSON
+    quit                  stop and exit 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, TextIO
+
+from edge.config import ConfigError, NodeConfig, load_config
+from edge.context import Notifier
+from edge.node import Board, Hardware, Node
+from edge.pinmap import PinMap, default_pinmap_path
+from edge.simulation import Simulation, SimulationError
+from edge.speech.backends import Pyttsx3Backend
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("node", help="run a puskesmas node", description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", type=Path, help="the node's TOML file (default: demo puskesmas)")
+    p.add_argument("--data", type=Path, default=Path("data"), help="data directory")
+    p.add_argument("--simulate", action="store_true", help="mock pins and emulated devices")
+    p.add_argument("--speak", action="store_true", help="with --simulate: speak aloud")
+    p.add_argument("--broker", metavar="HOST:PORT", help="the site MQTT broker")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+        broker = parse_broker(args.broker) if args.broker else None
+        if not args.simulate:
+            check_real_roles(config)
+    except (ConfigError, ValueError) as e:
+        print(f"brexit node: {e}", file=sys.stderr)
+        return 2
+    args.data.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        sim = stack.enter_context(Simulation(config, args.data, speak=args.speak)) \
+            if args.simulate else None
+        hardware = sim.hardware() if sim else real_hardware(config)
+        node = Node(config, args.data, hardware)
+        node.ctx.listeners.append(console_listener(sys.stdout))
+        node.start()
+        stack.callback(node.stop)
+        link = start_link(node, config, broker)
+        if link is not None:
+            node.ctx.notifier = link
+            stack.callback(link.close)
+        print(f"ready {config.site}/{config.node} roles={','.join(sorted(config.roles))}",
+              flush=True)
+        if sim is not None:
+            return control_loop(sim, node, sys.stdin, sys.stdout)
+        wait_for_signal()
+    return 0
+
+
+def parse_broker(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"--broker: expected HOST:PORT, got {text!r}")
+    return host, int(port)
+
+
+def check_real_roles(config: NodeConfig) -> None:
+    if {"kiosk", "caller"} <= config.roles:
+        raise ConfigError(
+            f"{config.source}: roles: the kiosk and counter boards use the same GPIO lines; "
+            "on real hardware give each its own node (both are allowed with --simulate)"
+        )
+
+
+def real_hardware(config: NodeConfig) -> Hardware:
+    pinmap = config.pinmap or default_pinmap_path()
+    return Hardware(
+        speech=Pyttsx3Backend(config.speaker.voice, config.speaker.rate),
+        kiosk=Board(PinMap.load(pinmap, "kiosk")) if "kiosk" in config.roles else None,
+        counter=Board(PinMap.load(pinmap, "counter")) if "caller" in config.roles else None,
+        embosser_url=config.embosser.url,
+        printer_url=config.printer.url,
+    )
+
+
+def start_link(node: Node, config: NodeConfig, broker: tuple[str, int] | None) -> Any:
+    """The MQTT link to the site broker, when the config or ``--broker`` names one."""
+    if broker is None and config.mqtt is None:
+        return None
+    from dataclasses import replace
+
+    from edge.config import MqttConfig
+    from edge.mqtt.link import MqttLink
+
+    mqtt = config.mqtt or MqttConfig(allow_anonymous=True)
+    if broker is not None:
+        mqtt = replace(mqtt, host=broker[0], port=broker[1])
+    link = MqttLink(mqtt, site=config.site, node=config.node, roles=sorted(config.roles),
+                    version=node.health()["version"], outbox_path=node.ctx.engine.db_path,
+                    actions=node)
+    link.start()
+    notifier: Notifier = link
+    return notifier
+
+
+def console_listener(out: TextIO) -> Callable[[str, dict[str, object]], None]:
+    lock = threading.Lock()
+
+    def listener(what: str, data: dict[str, object]) -> None:
+        fields = " ".join(f"{k}={v}" for k, v in data.items())
+        with lock:
+            print(f"{what} {fields}".rstrip(), file=out, flush=True)
+
+    return listener
+
+
+def control_loop(sim: Simulation, node: Node, inp: TextIO, out: TextIO) -> int:
+    for raw in inp:
+        words = raw.split()
+        if not words:
+            continue
+        if words[0] == "quit":
+            break
+        try:
+            reply = control(sim, node, words)
+        except (SimulationError, ValueError) as e:
+            reply = f"error {e}"
+        if reply:
+            print(reply, file=out, flush=True)
+    node.ctx.speech.wait_idle(30)
+    for worker in (node.ctx.embosser, node.ctx.printer):
+        if worker is not None:
+            worker.drain()
+    return 0
+
+
+def control(sim: Simulation, node: Node, words: list[str]) -> str | None:
+    match words:
+        case ["press", name]:
+            sim.press(name)
+        case ["hold", name, seconds]:
+            sim.press(name, float(seconds))
+        case ["fault", device, state]:
+            set_fault(sim, device, state)
+        case ["health"]:
+            return json.dumps(node.health(), sort_keys=True)
+        case _:
+            raise ValueError(f"unknown control line: {' '.join(words)!r}")
+    return None
+
+
+def set_fault(sim: Simulation, device: str, state: str) -> None:
+    emulator = {"printer": sim.printer, "embosser": sim.embosser}.get(device)
+    if emulator is None:
+        raise ValueError(f"no emulated {device!r}")
+    if state not in ("ok", "paper_out", "offline"):
+        raise ValueError(f"fault state must be ok, paper_out or offline, got {state!r}")
+    emulator.paper_out = state == "paper_out"
+    emulator.offline = state == "offline"
+
+
+def wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()

@@ -1,0 +1,114 @@
+"""A simulated puskesmas node: gpiozero mock pins and the devices' own emulators.
+
+Everything the node does is real (queue database, speech audio, the drivers' bytes on
+real ptys); only what cannot exist on this machine is emulated: GPIO pins
+(``MockFactory``), and the embosser, printer and cells at the far end of their serial
+lines, which decode what the drivers sent and save it under the data directory.
+
+>>> # brexit node --simulate drives one of these from stdin; see edge/node_cli.py
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+from gpiozero.pins.mock import MockFactory
+
+from edge.config import NodeConfig
+from edge.context import CellsDisplay
+from edge.devices.embosser_emulator import EmbosserEmulator
+from edge.devices.printer_emulator import PrinterEmulator
+from edge.node import Board, Hardware
+from edge.pinmap import PinMap, default_pinmap_path
+from edge.speech.backends import Pyttsx3Backend, SpeechBackend, WavBackend
+
+PRESS_S = 0.08  # how long a simulated finger stays on a button
+
+
+class SimulationError(ValueError):
+    """A control line names something the simulated node does not have."""
+
+
+class Simulation:
+    """Owns the emulators and mock pins of one simulated node."""
+
+    def __init__(self, config: NodeConfig, data_dir: Path, *, speak: bool = False) -> None:
+        self.config = config
+        self.data_dir = data_dir
+        pinmap = config.pinmap or default_pinmap_path()
+        self.boards = {
+            "kiosk": Board(PinMap.load(pinmap, "kiosk"), MockFactory()),
+            "counter": Board(PinMap.load(pinmap, "counter"), MockFactory()),
+        }
+        self.embosser = (
+            EmbosserEmulator(data_dir / "embossed", width_cells=config.embosser.width)
+            if config.embosser.enabled else None
+        )
+        self.printer = (
+            PrinterEmulator(data_dir / "printed", width=config.printer.width)
+            if config.printer.enabled else None
+        )
+        self.speech: SpeechBackend = (
+            Pyttsx3Backend(config.speaker.voice, config.speaker.rate) if speak
+            else WavBackend(data_dir / "speech", voice=config.speaker.voice,
+                            rate=config.speaker.rate)
+        )
+        self.cells: CellsDisplay | None = None
+
+    def hardware(self, *, on_tone: Callable[[float], None] | None = None) -> Hardware:
+        return Hardware(
+            speech=self.speech,
+            kiosk=self.boards["kiosk"],
+            counter=self.boards["counter"],
+            embosser_url=self.embosser.path if self.embosser else None,
+            printer_url=self.printer.path if self.printer else None,
+            cells=self.cells,
+            on_tone=on_tone,
+        )
+
+    # --- the simulated finger ---------------------------------------------------------
+
+    def resolve(self, name: str) -> tuple[Board, int]:
+        """The board and GPIO of a control-line NAME: a service code or a button name."""
+        button = name
+        if len(name) == 1 and name.isalpha():
+            try:
+                button = self.config.service(name.upper()).button
+            except KeyError:
+                raise SimulationError(f"no service {name!r}") from None
+        for board in self.boards.values():
+            if button in board.pins.buttons():
+                return board, board.pins.gpio(button)
+        raise SimulationError(f"no button {name!r}")
+
+    def press(self, name: str, seconds: float = PRESS_S) -> None:
+        board, gpio = self.resolve(name)
+        assert isinstance(board.pin_factory, MockFactory)
+        pin = board.pin_factory.pin(gpio)
+        pin.drive_low()
+        time.sleep(seconds)
+        pin.drive_high()
+
+    # --- life cycle -------------------------------------------------------------------
+
+    def close(self) -> None:
+        for emulator in (self.embosser, self.printer):
+            if emulator is not None:
+                emulator.close()
+        for board in self.boards.values():
+            if board.pin_factory is not None:
+                board.pin_factory.close()
+
+    def __enter__(self) -> Simulation:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
