@@ -572,7 +572,7 @@ class MqttLink:
         except Exception:
             log.exception("queue snapshot failed")
             return
-        self._publish(self.topics.queue, snapshot, retain=True)
+        self._publish(self.topics.queue, {"ts": now_iso(), **snapshot}, retain=True)
 
     def _publish_state(self) -> None:
         box = self._outbox
