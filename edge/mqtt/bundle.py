@@ -98,7 +98,8 @@ def write_site(
     """Write the site broker's bundle to ``out`` and return its credentials."""
     layout = BundleLayout(out)
     inv = broker.inventory
-    creds = _with_passwords(site_accounts(inv.site, inv.nodes), read_credentials(layout.credentials))
+    known = read_credentials(layout.credentials)
+    creds = _with_passwords(site_accounts(inv.site, inv.nodes), known)
     bridge = next(c for c in creds if c.account.kind is AccountKind.BRIDGE)
     local = [c for c in creds if c.account.kind is not AccountKind.BRIDGE]
     title = f"site {inv.site} ({inv.name})"

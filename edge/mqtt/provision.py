@@ -105,6 +105,7 @@ def _rules(account: Account) -> list[tuple[str, str]]:
             ("write", f"brexit/v1/{site}/+/cmd/#"),
             *[("read", f"brexit/v1/{site}/+/{leaf}") for leaf in _NODE_LEAVES],
             ("read", f"brexit/v1/{site}/queue"),
+            ("read", "$SYS/broker/connection/#"),  # is the site's link to the NCC up?
         ]
     if account.kind is AccountKind.BRIDGE:
         return [
