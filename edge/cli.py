@@ -24,7 +24,9 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="brexit", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="brexit", description="BREXIT: puskesmas nodes for blind and low-vision patients"
+    )
     parser.add_argument("--version", action="version", version=f"brexit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:

@@ -38,6 +38,8 @@ class Simulation:
     def __init__(self, config: NodeConfig, data_dir: Path, *, speak: bool = False) -> None:
         self.config = config
         self.data_dir = data_dir
+        for sub in ("embossed", "printed", "speech"):
+            (data_dir / sub).mkdir(parents=True, exist_ok=True)
         pinmap = config.pinmap or default_pinmap_path()
         self.boards = {
             "kiosk": Board(PinMap.load(pinmap, "kiosk"), MockFactory()),
