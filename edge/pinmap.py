@@ -87,6 +87,7 @@ class PinMap:
     board: str
     title: str
     lines: tuple[Line, ...]
+    note: str = ""
 
     @classmethod
     def load(cls, path: str | Path, board: str) -> PinMap:
@@ -154,7 +155,8 @@ def _parse_board(where: str, name: str, body: Any) -> PinMap:
         raise PinMapError(f"{where}: needs a [[lines]] array")
     lines = tuple(_parse_line(f"{where} line {i + 1}", raw) for i, raw in enumerate(body["lines"]))
     _check_unique(where, lines)
-    return PinMap(board=name, title=str(body.get("title", name)), lines=lines)
+    title, note = str(body.get("title", name)), str(body.get("note", ""))
+    return PinMap(board=name, title=title, lines=lines, note=note)
 
 
 def _check_unique(where: str, lines: Sequence[Line]) -> None:
@@ -287,9 +289,13 @@ def wiring_markdown(boards: Mapping[str, PinMap], source: str = "hardware/pinmap
         "",
         "Pin yang selalu dibiarkan bebas: " + ", ".join(
             f"GPIO{gpio} ({reason})" for gpio, reason in RESERVED_GPIO.items()) + ".",
+        "",
+        "Keluaran (LED, buzzer) memakai GPIO9 ke atas: jalur itu ditarik ke bawah saat Pi",
+        "menyala, jadi buzzer tidak berbunyi dan LED tidak menyala selama booting.",
     ]
     for name, pins in boards.items():
-        out += ["", f"## Papan `{name}`: {pins.title}", "", *_lines_table(pins), "",
+        note = ["", pins.note] if pins.note else []
+        out += ["", f"## Papan `{name}`: {pins.title}", *note, "", *_lines_table(pins), "",
                 "### Header 40 pin", "", *_header_table(pins)]
     return "\n".join(out) + "\n"
 
