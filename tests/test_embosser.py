@@ -235,7 +235,8 @@ def test_emulator_flags_bad_lines(body: bytes, errors: tuple[str, ...]) -> None:
 
 
 def test_emulator_records_raw_bytes_from_any_sender(tmp_path: Path) -> None:
-    with EmbosserEmulator(tmp_path, width_cells=10) as device:
+    out_dir = tmp_path / "embossed"  # made by the emulator
+    with EmbosserEmulator(out_dir, width_cells=10) as device:
         with serial.serial_for_url(device.path, timeout=FAST) as port:
             port.write(text_to_ascii("Antrean terlalu panjang").encode() + b"\r\n\x0c")
             port.write(b"\x05")
@@ -243,4 +244,4 @@ def test_emulator_records_raw_bytes_from_any_sender(tmp_path: Path) -> None:
         (job,) = device.wait_for_jobs(1)
     assert job.text == ("Antrean terlalu panjang",)
     assert job.errors == ("line 1 has 24 cells, more than 10",)
-    assert (tmp_path / "0001.brf").read_bytes() == job.raw
+    assert (out_dir / "0001.brf").read_bytes() == job.raw

@@ -96,6 +96,8 @@ class EmbosserEmulator:
 
     def __init__(self, out_dir: Path | None = None, *, width_cells: int = 28) -> None:
         self.out_dir = out_dir
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
         self.width_cells = width_cells
         self.paper_out = False
         self.enquiries = 0  # ENQ bytes answered
