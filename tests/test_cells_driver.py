@@ -18,8 +18,6 @@ from edge.cells.fakemachine import WDT_RESET
 from edge.cells.link import Fault, ResetCause
 from edge.devices.state import DeviceError, DeviceState
 
-FAST = {"timeout_s": 0.3, "retries": 3, "reconnect_s": 0.05}
-
 
 def eventually(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
     deadline = time.monotonic() + timeout_s
@@ -36,7 +34,7 @@ def emu() -> Iterator[EmulatedCells]:
 
 @pytest.fixture
 def driver(emu: EmulatedCells) -> Iterator[CellsDriver]:
-    with CellsDriver(emu.path, cells=8, **FAST) as cells:
+    with CellsDriver(emu.path, cells=8, timeout_s=0.3, reconnect_s=0.05) as cells:
         assert cells.wait_ready(10)
         yield cells
 
@@ -71,7 +69,9 @@ def test_keys_come_back_in_order(emu: EmulatedCells, driver: CellsDriver) -> Non
 
 def test_key_callback_runs_and_queue_still_fills(emu: EmulatedCells) -> None:
     seen: list[KeyPress] = []
-    with CellsDriver(emu.path, cells=8, on_key=seen.append, **FAST) as cells:
+    with CellsDriver(
+        emu.path, cells=8, on_key=seen.append, timeout_s=0.3, reconnect_s=0.05
+    ) as cells:
         assert cells.wait_ready(10)
         emu.press(5)
         assert cells.keys.get(timeout=10).key == 5
@@ -135,7 +135,7 @@ def test_unplug_and_replug(emu: EmulatedCells, driver: CellsDriver) -> None:
 def test_watchdog_reset_is_recovered() -> None:
     with (
         EmulatedCells(cells=4, config={"wdt_ms": 100}) as emu,
-        CellsDriver(emu.path, cells=4, **FAST) as driver,
+        CellsDriver(emu.path, cells=4, timeout_s=0.3, reconnect_s=0.05) as driver,
     ):
         assert driver.wait_ready(10)
         driver.show("D")
@@ -161,7 +161,7 @@ def test_dead_hv_supply_is_an_error_state(emu: EmulatedCells, driver: CellsDrive
 
 
 def test_no_device_is_offline(tmp_path: object) -> None:
-    with CellsDriver("/nonexistent/cells", cells=4, **FAST) as cells:
+    with CellsDriver("/nonexistent/cells", cells=4, timeout_s=0.3, reconnect_s=0.05) as cells:
         assert not cells.wait_ready(0.2)
         assert cells.state() == DeviceState.OFFLINE
         with pytest.raises(DeviceError) as err:
@@ -172,7 +172,7 @@ def test_no_device_is_offline(tmp_path: object) -> None:
 def test_silent_device_times_out_and_is_offline() -> None:
     with (
         EmulatedCells(cells=4, config={"wdt_ms": 8000}) as emu,
-        CellsDriver(emu.path, cells=4, **FAST) as driver,
+        CellsDriver(emu.path, cells=4, timeout_s=0.3, reconnect_s=0.05) as driver,
     ):
         assert driver.wait_ready(10)
         emu.stall()  # hangs for longer than the driver waits
@@ -183,14 +183,14 @@ def test_silent_device_times_out_and_is_offline() -> None:
 
 
 def test_fewer_cells_than_asked_is_refused(emu: EmulatedCells) -> None:
-    with CellsDriver(emu.path, cells=20, **FAST) as cells:
+    with CellsDriver(emu.path, cells=20, timeout_s=0.3, reconnect_s=0.05) as cells:
         assert not cells.wait_ready(1)
         eventually(lambda: cells.state() == DeviceState.ERROR)
 
 
 def test_keys_reach_a_queue_given_by_the_node(emu: EmulatedCells) -> None:
     keys: queue.Queue[KeyPress] = queue.Queue()
-    with CellsDriver(emu.path, cells=8, keys=keys, **FAST) as cells:
+    with CellsDriver(emu.path, cells=8, keys=keys, timeout_s=0.3, reconnect_s=0.05) as cells:
         assert cells.wait_ready(10)
         emu.press(2)
         assert keys.get(timeout=10).key == 2

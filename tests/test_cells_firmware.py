@@ -65,6 +65,18 @@ def pico() -> Iterator[Pico]:
     yield Pico(cells=4, settle_ms=0)
 
 
+def strobe_times(pico: Pico) -> list[float]:
+    """Records when each STROBE pulse rises."""
+    times: list[float] = []
+
+    def spy(pin: int, level: int) -> None:
+        if pin == pico.cfg["pin_strobe"] and level:
+            times.append(time.monotonic())
+
+    pico.board.listen(spy)
+    return times
+
+
 def nak(frame: link.Frame) -> link.NakReason:
     assert frame.kind == link.MsgType.NAK
     return link.nak_reason(frame.payload)
@@ -138,12 +150,7 @@ def test_blank_switches_hv_off_and_dots_fall(pico: Pico) -> None:
 
 def test_settle_time_separates_refreshes() -> None:
     pico = Pico(cells=2, settle_ms=40)
-    latches: list[float] = []
-    pico.board.listen(
-        lambda pin, lv: (
-            (lv and pin == pico.cfg["pin_strobe"] and latches.append(time.monotonic())) or None
-        )
-    )
+    latches = strobe_times(pico)
     pico.hello()
     pico.send(2, link.MsgType.SHOW, b"\x01")
     pico.send(3, link.MsgType.SHOW, b"\x02")
@@ -194,10 +201,7 @@ def test_corrupt_frame_is_nakked_and_counted(pico: Pico) -> None:
 
 def test_a_retried_sequence_number_is_answered_not_redone(pico: Pico) -> None:
     pico.hello()
-    latches: list[int] = []
-    pico.board.listen(
-        lambda pin, lv: (lv and pin == pico.cfg["pin_strobe"] and latches.append(1)) or None
-    )
+    latches = strobe_times(pico)
     first = pico.send(7, link.MsgType.SHOW, b"\x05")
     again = pico.send(7, link.MsgType.SHOW, b"\x05")
     assert first == again and len(latches) == 1
