@@ -215,18 +215,19 @@ class PrinterEmulator:
             self._finish_job()
 
     def _finish_job(self) -> None:
-        with self._lock:
-            job = PrintedJob(
-                len(self._jobs) + 1,
-                tuple(self._current),
-                self._first_byte_at or 0.0,
-                paper_was_out=self.paper_out,
-            )
-            self._jobs.append(job)
-            self._current, self._first_byte_at = [], None
-            self._lock.notify_all()
+        """Only the decoding thread (under ``_rx_lock``) adds jobs; the file comes first."""
+        job = PrintedJob(
+            len(self._jobs) + 1,
+            tuple(self._current),
+            self._first_byte_at or 0.0,
+            paper_was_out=self.paper_out,
+        )
+        self._current, self._first_byte_at = [], None
         if self.out_dir is not None:
             (self.out_dir / job.file_name()).write_text(job.render(self.width), encoding="utf-8")
+        with self._lock:
+            self._jobs.append(job)
+            self._lock.notify_all()
 
     def close(self) -> None:
         self.port.close()
