@@ -1,0 +1,138 @@
+"""``brexit node --simulate`` as a process: control lines, restarts, SIGKILL, bad configs."""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from nodeproc import NodeProcess, embossed_numbers
+
+from edge.cli import main
+from edge.speech.audio import read_wav, rms
+
+
+def test_simulated_node_from_stdin(tmp_path: Path) -> None:
+    node = NodeProcess(tmp_path)
+    for line in ("press A", "press B", "press C", "press next-1"):
+        node.send(line)
+    node.expect("called number=A-001 counter=1")
+    node.send("health")
+    health = json.loads(node.expect("{"))
+    assert health["printer"] == "ok" and health["embosser"] == "ok"
+    assert node.quit() == 0
+    assert embossed_numbers(tmp_path) == ["A-001", "B-001", "C-001"]
+    printed = sorted(p.name for p in (tmp_path / "printed").glob("*.txt"))
+    assert printed == ["0001-A-001.txt", "0002-B-001.txt", "0003-C-001.txt"]
+    assert "A-001" in (tmp_path / "printed" / "0001-A-001.txt").read_text(encoding="utf-8")
+    wavs = sorted((tmp_path / "speech").glob("*.wav"))
+    assert len(wavs) >= 2
+    for wav in wavs:
+        pcm = read_wav(wav)
+        assert pcm.duration > 0.5 and rms(pcm) > 100
+
+    again = NodeProcess(tmp_path)  # the same day continues the same numbers
+    again.send("press A")
+    again.expect("issued number=A-002")
+    assert again.quit() == 0
+
+
+def test_bad_control_lines_get_an_error_and_the_node_goes_on(tmp_path: Path) -> None:
+    node = NodeProcess(tmp_path)
+    node.send("press Z")
+    assert "no service" in node.expect("error")
+    node.send("dance")
+    node.expect("error unknown control line")
+    node.send("press A")
+    node.expect("issued number=A-001")
+    assert node.quit() == 0
+
+
+def _check_database(db: Path) -> tuple[int, int]:
+    """Numbers unique and gap-free per service; one issued event per ticket, seq gap-free."""
+    conn = sqlite3.connect(db)
+    serials: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for series, service, number in conn.execute(
+        "SELECT series, service, number FROM ticket ORDER BY id"
+    ):
+        serials[(series, service)].append(int(number.split("-")[1]))
+    for got in serials.values():
+        assert got == list(range(1, len(got) + 1))
+    seqs = [r[0] for r in conn.execute("SELECT seq FROM outbox ORDER BY seq")]
+    assert seqs == list(range(1, len(seqs) + 1))
+    (last,) = conn.execute("SELECT value FROM meta WHERE key = 'last_seq'").fetchone()
+    assert int(last) == len(seqs)
+    issued = [json.loads(d)["number"] for (d,) in conn.execute(
+        "SELECT data FROM outbox WHERE type = 'ticket.issued' ORDER BY seq")]
+    tickets = [n for (n,) in conn.execute("SELECT number FROM ticket ORDER BY id")]
+    assert issued == tickets
+    return len(tickets), len(seqs)
+
+
+def test_sigkill_during_a_burst_loses_nothing_and_reuses_nothing(tmp_path: Path) -> None:
+    rng = random.Random(20261129)
+    heard: list[str] = []
+    for _ in range(4):
+        node = NodeProcess(tmp_path)
+        for i in range(12):
+            node.send(f"press {'ABCD'[i % 4]}")
+        time.sleep(rng.uniform(0.3, 1.5))
+        node.kill()
+        heard += [line.split()[1].split("=")[1] for line in node.seen if line.startswith("issued")]
+        while not node.lines.empty():
+            line = node.lines.get()
+            if line.startswith("issued"):
+                heard.append(line.split()[1].split("=")[1])
+    tickets, _ = _check_database(tmp_path / "queue.db")
+    assert tickets >= len(heard) > 0  # every ticket a patient was told of is stored
+    conn = sqlite3.connect(tmp_path / "queue.db")
+    stored = {n for (n,) in conn.execute("SELECT number FROM ticket")}
+    assert set(heard) <= stored
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('site = "janti"\n', "(top level): 'node' is a required property"),
+        ('site = "Janti"\nnode = "k1"\nsite_name = "x"\nroles = ["kiosk"]\n'
+         '[[services]]\ncode = "A"\nname = "Poli Umum"\n', "site: 'Janti' does not match"),
+        ('site = "janti"\nnode = "k1"\nsite_name = "x"\nroles = ["kiosk"]\n'
+         '[[services]]\ncode = "AA"\nname = "Poli Umum"\n', "services[0].code"),
+        ('site = "janti"\nnode = "k1"\nsite_name = "x"\nroles = ["kiosk", "caller"]\n'
+         '[[services]]\ncode = "A"\nname = "Poli Umum"\n'
+         '[[counters]]\nnumber = 1\nservices = ["B"]\n', "counters[0].services: unknown service"),
+        ('site = "janti"\nnode = "k1"\nsite_name = "x"\nroles = ["kiosk"]\n'
+         '[[services]]\ncode = "A"\nname = "Poli Umum"\n[printer]\nbaudrate = 1234\n',
+         "printer.baudrate"),
+        ('site = "janti"\nnode = "k1"\nsite_name = "x"\nroles = ["waiter"]\n'
+         '[[services]]\ncode = "A"\nname = "Poli Umum"\n', "roles[0]"),
+        ('site = "janti"\nnode = "k1"\nsite_name = "x"\nroles = ["kiosk"]\n'
+         '[[services]]\ncode = "A"\nname = "Poli Umum"\n[mqtt]\nhost = "site"\n',
+         "mqtt: username and password"),
+        ('site = "janti"\nnode = \n', "not valid TOML"),
+        ('site = "janti"\nnode = "k1"\nsite_name = "x"\nroles = ["kiosk"]\n'
+         '[[services]]\ncode = "A"\nname = "Poli Umum"\nbutton = "service-1"\n'
+         '[[services]]\ncode = "B"\nname = "Poli Gigi"\nbutton = "service-1"\n',
+         "services[1].button: 'service-1' used twice"),
+    ],
+)
+def test_a_bad_config_is_refused_with_the_field_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], toml: str, message: str
+) -> None:
+    config = tmp_path / "node.toml"
+    config.write_text(toml, encoding="utf-8")
+    status = main(["node", "--simulate", "--config", str(config), "--data", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert message in err and str(config) in err
+    assert not (tmp_path / "queue.db").exists()  # the node did not start
+
+
+def test_a_missing_config_file_is_refused(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["node", "--config", str(tmp_path / "none.toml")]) == 2
+    assert "cannot read" in capsys.readouterr().err
