@@ -142,7 +142,7 @@ def test_offline_is_reported_and_recovers(device: EmbosserEmulator, embosser: Em
 def test_write_timeout_without_status_query(device: EmbosserEmulator) -> None:
     """An embosser that cannot answer ENQ: a hang shows as a write time-out; the
     unfinished page is cancelled on the next job, complete pages were embossed."""
-    lines = [f"Baris {n}" for n in range(1, 5001)]  # 200 pages of 25 lines, about 55 kB
+    lines = [f"Baris {n}" for n in range(1, 10001)]  # 400 pages, ~110 kB > a pty buffer
     with Embosser(device.path, timeout_s=FAST, status_query=False) as embosser:
         device.offline = True
         with pytest.raises(DeviceError) as err:
