@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import getpass
 import http.client
+import json
 import os
 import queue
 import signal
 import socket
 import subprocess
 import time
+import urllib.request
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -434,6 +436,18 @@ class NatsCluster:
             return False
         finally:
             conn.close()
+
+    def stream_replicas(self) -> dict[str, int]:
+        """Replica count of every JetStream stream (the MQTT gateway's are ``$MQTT_*``)."""
+        spec = self.servers[0].spec
+        url = f"http://{spec.host}:{spec.http_port}/jsz?accounts=1&streams=1&config=1"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            report = json.load(response)
+        return {
+            stream["name"]: stream["config"]["num_replicas"]
+            for account in report.get("account_details", [])
+            for stream in account.get("stream_detail", [])
+        }
 
     def stop(self) -> None:
         for proc in self._procs:
