@@ -3,6 +3,8 @@
 >>> s = Schemas.load()
 >>> s.errors("ack", {"seq": -1})
 ['seq: -1 is less than the minimum of 0']
+>>> s.errors("ack", {"seq": 1.0})
+["seq: 1.0 is not of type 'integer'"]
 >>> "call_next" in s.command_names
 True
 """
@@ -26,6 +28,17 @@ def schema_dir() -> Path:
     return Path(os.environ.get(ENV_DIR) or DEFAULT_DIR)
 
 
+def _is_integer(checker: object, value: object) -> bool:
+    """JSON integers only: 1.0 and true are not integers here (a counter must be 1, not 1.0)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+StrictValidator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
+)
+
+
 def where(error: jsonschema.ValidationError) -> str:
     """A readable path to the failing field: ``data.number`` or ``(payload)``."""
     parts = [f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path]
@@ -47,7 +60,7 @@ class Schemas:
             schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
             jsonschema.Draft202012Validator.check_schema(schema)
             name = path.relative_to(root).with_suffix("").as_posix()
-            validators[name] = jsonschema.Draft202012Validator(schema)
+            validators[name] = StrictValidator(schema)
         return cls(validators)
 
     @property
