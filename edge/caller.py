@@ -83,10 +83,10 @@ class Caller:
     def _announce(
         self, ticket: Ticket, counter: int, sentence: Callable[[str, int], str]
     ) -> None:
-        self._ctx.speech.say(sentence(ticket.number, counter), channel=channel(counter),
-                             chime=True)
+        said = sentence(ticket.number, counter)
+        self._ctx.speech.say(said, channel=channel(counter), chime=True)
         if self._ctx.cells is not None and "kiosk" not in self._ctx.config.roles:
-            self._ctx.cells.show(f"{ticket.number} loket {counter}")
+            self._ctx.cells.show(f"{ticket.number} loket {counter}", spoken=said)
 
     def _changed(self) -> None:
         self._ctx.notifier.notify_event()

@@ -7,6 +7,7 @@ between the press and the tone waits on a device, the disk or the network.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from edge.context import NodeContext
@@ -17,6 +18,7 @@ from edge.ticket import TicketView
 
 CHANNEL = "kiosk"
 NOTICE = "kiosk-notice"
+PATIENT_CELLS_S = 30.0  # the cells show the patient's own number this long after a press
 
 
 class Kiosk:
@@ -32,6 +34,7 @@ class Kiosk:
         self._by_button = {s.button: s.code for s in ctx.config.services}
         self.buttons: frozenset[str] = frozenset({*self._by_button, "repeat", "help"})
         self._last: TicketView | None = None
+        self._last_press = float("-inf")
 
     def handle(self, event: ButtonEvent) -> None:
         if event.kind is ButtonEventKind.PRESSED:
@@ -59,6 +62,7 @@ class Kiosk:
         ctx.emit("issued", number=issued.ticket.number, ahead=issued.ahead)
         view = ctx.view(issued.ticket, issued.ahead)
         self._last = view
+        self._last_press = time.monotonic()
         ctx.speech.say(self._sentence(view), channel=CHANNEL)
         ctx.output_ticket(view)
         self._show_cells(view)
@@ -72,7 +76,8 @@ class Kiosk:
 
     def _show_cells(self, view: TicketView) -> None:
         if self._ctx.cells is not None:
-            self._ctx.cells.show(f"{view.number} {view.ahead}")
+            self._ctx.cells.show(f"{view.number} {view.ahead}",
+                                 spoken=phrases.ticket_sentence(view))
 
     def request_help(self) -> None:
         self._ctx.engine.record("help.requested", {"source": self._ctx.config.node})
@@ -85,8 +90,15 @@ class Kiosk:
         number = self._last.number if self._last else None
         self._ctx.speech.say(phrases.device_fault_sentence(device, number), channel=NOTICE)
 
-    def idle_cells_text(self) -> str:
-        """What the kiosk cells show between patients: now serving, per nearby service."""
+    def tick(self) -> None:
+        """Between patients the cells show the numbers now served at nearby services."""
+        cells = self._ctx.cells
+        if cells is None or time.monotonic() - self._last_press < PATIENT_CELLS_S:
+            return
         serving = [t for t in self._ctx.engine.serving().values() if t is not None]
         near = [t.number for t in serving if t.service in self._ctx.config.cells_near]
-        return " ".join(near)
+        if near:
+            spoken = "Sedang dilayani: " + ", ".join(phrases.spell_number(n) for n in near) + "."
+        else:
+            spoken = "Belum ada nomor antrean yang dilayani."
+        cells.show(" ".join(near), spoken=spoken)

@@ -19,8 +19,9 @@ from gpiozero import Factory
 
 from edge import __version__
 from edge.caller import Caller
+from edge.cells.display import CellsDisplay
 from edge.config import NodeConfig
-from edge.context import CellsDisplay, NodeContext, Notifier
+from edge.context import NodeContext, Notifier
 from edge.devices.buttons import ButtonPanel
 from edge.devices.debounce import ButtonEvent, ButtonEventKind
 from edge.devices.embosser import Embosser
@@ -38,6 +39,7 @@ from edge.speech.backends import SpeechBackend
 from edge.speech.worker import SpeechWorker
 
 log = logging.getLogger(__name__)
+TICK_S = 2.0  # how often idle displays are refreshed
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class Hardware:
     counter: Board | None = None
     embosser_url: str | None = None
     printer_url: str | None = None
-    cells: CellsDisplay | None = None
+    cells_url: str | None = None
     on_tone: Callable[[float], None] | None = None
 
 
@@ -84,7 +86,8 @@ class Node:
         self._hw = hardware
         engine = QueueEngine(data_dir / "queue.db", config)
         speech = SpeechWorker(hardware.speech, volume=config.speaker.volume)
-        self.ctx = NodeContext(config, engine, speech, cells=hardware.cells)
+        self.ctx = NodeContext(config, engine, speech)
+        self._cells: CellsDisplay | None = None
         self._events: queue.Queue[ButtonEvent] = queue.Queue()
         self._boards: dict[str, _BoardParts] = {}
         self._faults = _Faults()
@@ -102,6 +105,10 @@ class Node:
         self.ctx.speech.start()
         self.ctx.embosser = self._worker("embosser", self._hw.embosser_url, self._embosser)
         self.ctx.printer = self._worker("printer", self._hw.printer_url, self._printer)
+        if self.config.cells.enabled and self._hw.cells_url is not None:
+            self._cells = CellsDisplay(self._hw.cells_url, cells=self.config.cells.width,
+                                       on_state=self._device_state)
+            self.ctx.cells = self._cells
         if "kiosk" in self.config.roles and self._hw.kiosk is not None:
             parts = self._board("kiosk", self._hw.kiosk)
             self.kiosk = Kiosk(self.ctx, parts.feedback.confirm)
@@ -117,7 +124,7 @@ class Node:
         for parts in self._boards.values():
             parts.panel.close()
             parts.feedback.close()
-        for worker in (self.ctx.embosser, self.ctx.printer):
+        for worker in (self.ctx.embosser, self.ctx.printer, self._cells):
             if worker is not None:
                 worker.close()
         self.ctx.speech.close()
@@ -172,15 +179,35 @@ class Node:
     # --- the press router -------------------------------------------------------------
 
     def _route(self) -> None:
+        next_tick = 0.0
         while not self._stop.is_set():
             try:
-                event = self._events.get(timeout=0.2)
+                event = self._events.get(timeout=0.1)
             except queue.Empty:
-                continue
+                event = None
             try:
-                self._dispatch(event)
+                if event is not None:
+                    self._dispatch(event)
+                self._cell_keys()
+                if time.monotonic() >= next_tick:
+                    next_tick = time.monotonic() + TICK_S
+                    if self.kiosk is not None:
+                        self.kiosk.tick()
             except Exception:  # one bad press must not stop every later one
                 log.exception("handling %s failed", event)
+
+    def _cell_keys(self) -> None:
+        """A routing key on the cells: say what the cells show."""
+        if self._cells is None:
+            return
+        while True:
+            try:
+                key = self._cells.keys.get_nowait()
+            except queue.Empty:
+                return
+            channel = "kiosk" if self.kiosk is not None else "counter-cells"
+            self.ctx.speech.say(self._cells.spoken, channel=channel)
+            self.ctx.emit("cell-key", key=key.key)
 
     def _dispatch(self, event: ButtonEvent) -> None:
         if event.kind in (ButtonEventKind.STUCK, ButtonEventKind.UNSTUCK):
@@ -286,6 +313,13 @@ class Node:
             raise CommandError(f"no ticket {number} today")
         self.ctx.output_ticket(self.ctx.view(ticket, self.ctx.engine.ahead_of(ticket)))
         return {"number": number, "queued": [w.name for w in self._outputs()]}
+
+    def show_message(self, text: str) -> dict[str, Any]:
+        """Staff's short message on the counter cells (the original Braille aid)."""
+        if self._cells is None:
+            raise CommandError("this node has no Braille cells")
+        self._cells.show(text, spoken=text)
+        return {"shown": text}
 
     def selftest(self) -> dict[str, Any]:
         for parts in self._boards.values():

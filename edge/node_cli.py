@@ -5,6 +5,9 @@ Control lines in ``--simulate`` mode (one per line on stdin)::
     press NAME            NAME: a service code (A, B…), repeat, help, next-1, recall-1…
     hold NAME SECONDS     keep the button down (hold, or a stuck button)
     fault DEVICE STATE    DEVICE: printer | embosser; STATE: ok | paper_out | offline
+    key N                 press routing key N (0-based) on the Braille cells
+    cells                 print what the cells show (Unicode Braille, then the text)
+    message TEXT          show a staff message on the cells
     health                print the node's health as JSON
     quit                  stop and exit 0
 """
@@ -21,9 +24,11 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, TextIO
 
+from edge.braille.codec import decode, to_unicode
 from edge.config import ConfigError, NodeConfig, load_config
 from edge.context import Notifier
 from edge.node import Board, Hardware, Node
+from edge.node_actions import CommandError
 from edge.pinmap import PinMap, default_pinmap_path
 from edge.simulation import Simulation, SimulationError
 from edge.speech.backends import Pyttsx3Backend
@@ -93,6 +98,7 @@ def real_hardware(config: NodeConfig) -> Hardware:
         counter=Board(PinMap.load(pinmap, "counter")) if "caller" in config.roles else None,
         embosser_url=config.embosser.url,
         printer_url=config.printer.url,
+        cells_url=config.cells.url,
     )
 
 
@@ -136,7 +142,7 @@ def control_loop(sim: Simulation, node: Node, inp: TextIO, out: TextIO) -> int:
             break
         try:
             reply = control(sim, node, words)
-        except (SimulationError, ValueError) as e:
+        except (SimulationError, ValueError, CommandError) as e:
             reply = f"error {e}"
         if reply:
             print(reply, file=out, flush=True)
@@ -157,6 +163,13 @@ def control(sim: Simulation, node: Node, words: list[str]) -> str | None:
             set_fault(sim, device, state)
         case ["health"]:
             return json.dumps(node.health(), sort_keys=True)
+        case ["key", n] if sim.cells is not None:
+            sim.cells.press(int(n))
+        case ["cells"] if sim.cells is not None:
+            dots = sim.cells.dots()
+            return f"cells {to_unicode(dots)} {decode(dots).strip()}"
+        case ["message", *text] if text:
+            node.show_message(" ".join(text))
         case _:
             raise ValueError(f"unknown control line: {' '.join(words)!r}")
     return None

@@ -17,8 +17,8 @@ from types import TracebackType
 
 from gpiozero.pins.mock import MockFactory
 
+from edge.cells.emulate import EmulatedCells
 from edge.config import NodeConfig
-from edge.context import CellsDisplay
 from edge.devices.embosser_emulator import EmbosserEmulator
 from edge.devices.printer_emulator import PrinterEmulator
 from edge.node import Board, Hardware
@@ -58,7 +58,7 @@ class Simulation:
             else WavBackend(data_dir / "speech", voice=config.speaker.voice,
                             rate=config.speaker.rate)
         )
-        self.cells: CellsDisplay | None = None
+        self.cells = EmulatedCells(config.cells.width) if config.cells.enabled else None
 
     def hardware(self, *, on_tone: Callable[[float], None] | None = None) -> Hardware:
         return Hardware(
@@ -67,7 +67,7 @@ class Simulation:
             counter=self.boards["counter"],
             embosser_url=self.embosser.path if self.embosser else None,
             printer_url=self.printer.path if self.printer else None,
-            cells=self.cells,
+            cells_url=self.cells.path if self.cells else None,
             on_tone=on_tone,
         )
 
@@ -97,7 +97,7 @@ class Simulation:
     # --- life cycle -------------------------------------------------------------------
 
     def close(self) -> None:
-        for emulator in (self.embosser, self.printer):
+        for emulator in (self.embosser, self.printer, self.cells):
             if emulator is not None:
                 emulator.close()
         for board in self.boards.values():

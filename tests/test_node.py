@@ -10,6 +10,7 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 from nodeproc import embossed_lines
 
+from edge.braille.codec import decode
 from edge.config import NodeConfig, load_config, parse_config
 from edge.node import Node
 from edge.queue.outbox import Outbox
@@ -173,3 +174,36 @@ def test_holding_repeat_raises_the_volume(tmp_path: Path) -> None:
     finally:
         r.node.stop()
         r.sim.close()
+
+
+def _cells_text(r: Running, expected: str, timeout: float = 10.0) -> str:
+    assert r.sim.cells is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = decode(r.sim.cells.dots()).strip()
+        if text == expected:
+            return text
+        time.sleep(0.02)
+    return decode(r.sim.cells.dots()).strip()
+
+
+def test_the_cells_show_the_patients_number_and_a_key_speaks_it(running: Running) -> None:
+    running.sim.press("A")
+    running.sim.press("B")
+    running.wait_for("issued", 2)
+    time.sleep(0.6)
+    running.sim.press("B")
+    running.wait_for("issued", 3)
+    assert _cells_text(running, "B-002 1") == "B-002 1"
+    running.node.ctx.speech.wait_idle(60)
+    assert running.sim.cells is not None
+    running.sim.cells.press(0)
+    running.wait_for("cell-key")
+    assert running.spoken()[-1] == (
+        "Nomor antrean Anda Be dua, Poli Gigi. Ada satu orang sebelum Anda."
+    )
+
+
+def test_a_staff_message_on_the_cells(running: Running) -> None:
+    running.node.show_message("tunggu 5 menit")
+    assert _cells_text(running, "tunggu 5 menit") == "tunggu 5 menit"

@@ -57,7 +57,7 @@ class PtyPort:
                 time.sleep(0.01)
                 continue
             ready, _, _ = select.select([self._master], [], [], 0.05)
-            if not ready:
+            if not ready or self.paused.is_set():  # paused while waiting: leave it unread
                 continue
             try:
                 data = os.read(self._master, 4096)
