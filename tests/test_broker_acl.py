@@ -187,3 +187,21 @@ def test_a_sites_bridge_account_cannot_forge_another_site(broker_pair: BrokerPai
             "brexit/v1/janti/kiosk-1/event",
         )
         assert _topics(ncc.collect(_until_marker)) == set()
+
+
+def test_ncc_writes_only_acks_its_status_and_commands(broker_pair: BrokerPair) -> None:
+    p = broker_pair
+    with MqttProbe(p.central, p.ncc) as watcher, MqttProbe(p.central, p.ncc) as ncc:
+        watcher.subscribe("brexit/v1/#")
+        _publish_then_marker(
+            ncc,
+            ["brexit/v1/janti/kiosk-1/event", "brexit/v1/janti/kiosk-1/status",
+             "brexit/v1/janti/queue", "brexit/v1/janti/kiosk-1/reply"],
+            "brexit/v1/janti/kiosk-1/cmd/selftest",
+        )
+        assert _topics(watcher.collect(_until_marker)) == set()
+        ncc.publish("brexit/v1/ncc/ack/janti/kiosk-1", b'{"seq":1}')
+        ncc.publish("brexit/v1/ncc/status", MARKER)
+        assert [m.topic for m in watcher.collect(_until_marker)] == [
+            "brexit/v1/ncc/ack/janti/kiosk-1", "brexit/v1/ncc/status"
+        ]
