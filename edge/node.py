@@ -80,8 +80,12 @@ class Node:
     >>> # see edge/simulation.py for a complete, runnable node
     """
 
-    def __init__(self, config: NodeConfig, data_dir: Path, hardware: Hardware) -> None:
+    def __init__(
+        self, config: NodeConfig, data_dir: Path, hardware: Hardware, *,
+        probe_interval_s: float = 10.0,
+    ) -> None:
         self.config = config
+        self._probe_interval_s = probe_interval_s
         self.data_dir = data_dir
         self._hw = hardware
         engine = QueueEngine(data_dir / "queue.db", config)
@@ -164,7 +168,8 @@ class Node:
         device = getattr(self.config, name)
         if not device.enabled or url is None:
             return None
-        return OutputWorker(name, lambda: opener(url), on_state=self._device_state)
+        return OutputWorker(name, lambda: opener(url), on_state=self._device_state,
+                            probe_interval_s=self._probe_interval_s)
 
     def _embosser(self, url: str) -> Driver:
         cfg = self.config.embosser

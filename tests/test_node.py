@@ -23,7 +23,7 @@ class Running:
 
     def __init__(self, config: NodeConfig, data: Path) -> None:
         self.sim = Simulation(config, data)
-        self.node = Node(config, data, self.sim.hardware())
+        self.node = Node(config, data, self.sim.hardware(), probe_interval_s=0.3)
         self.reports: list[tuple[str, dict[str, object]]] = []
         self.node.ctx.listeners.append(lambda what, d: self.reports.append((what, d)))
         self.node.start()
@@ -145,6 +145,12 @@ def test_paper_out_the_patient_still_hears_the_number(running: Running) -> None:
     events = Outbox(running.node.data_dir / "queue.db").unacked()
     faults = [e.data for e in events if e.type == "device.fault"]
     assert faults[0]["device"] == "printer" and faults[0]["state"] == "paper_out"
+
+    running.sim.printer.paper_out = False  # paper refilled: found without a new ticket
+    running.wait_for("recovered")
+    assert running.node.health()["printer"] == "ok"
+    types = [e.type for e in Outbox(running.node.data_dir / "queue.db").unacked()]
+    assert types[-1] == "device.recovered"
 
 
 def test_a_stuck_button_is_a_fault_not_a_flood(tmp_path: Path) -> None:

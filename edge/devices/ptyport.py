@@ -86,9 +86,18 @@ class PtyPort:
         """Block until nothing has arrived for ``quiet_s`` (the driver has finished)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if time.monotonic() - self._last_rx >= quiet_s:
+            quiet = time.monotonic() - self._last_rx >= quiet_s
+            if quiet and not self.paused.is_set() and not self._pending():
                 return
             time.sleep(quiet_s / 4)
+
+    def _pending(self) -> bool:
+        """Bytes from the driver that the emulator thread has not read yet."""
+        try:
+            ready, _, _ = select.select([self._master], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return bool(ready)
 
     def close(self) -> None:
         self._stop.set()

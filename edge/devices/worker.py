@@ -154,7 +154,9 @@ class OutputWorker:
         if self._state is DeviceState.OK:
             return
         try:
-            state = self._open().state()
+            driver = self._open()
+            # a driver whose state() only reports the last job offers check() to ask now
+            state = getattr(driver, "check", driver.state)()
         except DeviceError as e:
             state = e.state
             self._release()
