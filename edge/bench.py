@@ -6,8 +6,9 @@ printer) and prints, as its last line, JSON with ``n``, ``tone_ms_p50``, ``tone_
 ``ticket_ms_p99`` (press to ticket committed) and ``emboss_start_ms_p99`` (press to the
 first byte the embosser received).
 
-``brexit bench idle`` starts the same node, lets it sit, and prints its resident memory
-and CPU use.
+``brexit bench idle`` starts the same node, lets it sit, and prints the process's resident
+memory and the CPU use of the node's threads (the emulators' threads, which stand in for
+devices, are reported apart).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import tempfile
 import threading
@@ -151,26 +151,45 @@ def _rss_mb() -> float:
 
 
 def bench_idle(seconds: float) -> dict[str, Any]:
+    """RSS of the process; CPU of the node's threads apart from the emulators' threads."""
     config = load_config(None)
     with tempfile.TemporaryDirectory(prefix="brexit-idle-") as tmp, \
             Simulation(config, Path(tmp)) as sim:
         node = Node(config, Path(tmp), sim.hardware()).start()
         try:
             time.sleep(2.0)  # let start-up settle
-            cpu0, wall0 = _cpu_s(), time.monotonic()
+            before, wall0 = _thread_cpu_s(), time.monotonic()
             time.sleep(seconds)
-            cpu, wall = _cpu_s() - cpu0, time.monotonic() - wall0
+            after, wall = _thread_cpu_s(), time.monotonic() - wall0
             rss = _rss_mb()
         finally:
             node.stop()
+    used = {name: after[name] - before.get(name, 0.0) for name in after}
+    emulated = sum(v for k, v in used.items() if _is_emulator(k))
     return {
         "seconds": round(wall, 1),
         "rss_mb": round(rss, 1),
-        "cpu_percent": round(100.0 * cpu / wall, 2),
+        "cpu_percent": round(100.0 * (sum(used.values()) - emulated) / wall, 2),
+        "emulators_cpu_percent": round(100.0 * emulated / wall, 2),
         "machine": machine(),
     }
 
 
-def _cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+def _is_emulator(key: str) -> bool:
+    name = key.split(":", 1)[1]
+    return name.endswith("-emulator") or name == "cells-firmware"
+
+
+def _thread_cpu_s() -> dict[str, float]:
+    """CPU seconds per thread of this process, keyed by ``tid:name``."""
+    tick = os.sysconf("SC_CLK_TCK")
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    out: dict[str, float] = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            stat = Path(f"/proc/self/task/{tid}/stat").read_text()
+        except OSError:  # the thread ended
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        out[f"{tid}:{names.get(int(tid), '?')}"] = (int(fields[11]) + int(fields[12])) / tick
+    return out
