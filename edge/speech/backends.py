@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from edge.speech.chime import ding_dong
 
 DEFAULT_RATE_WPM = 150  # words per minute: slower than espeak's 175 for a noisy waiting room
 POLL_S = 0.02  # how often playback checks for an interruption
+RENDER_TIMEOUT_S = 30.0  # espeak-ng renders a sentence in ~10 ms; this means it is stuck
 
 _engine_lock = threading.Lock()  # espeak-ng is one engine per process
 
@@ -118,6 +120,8 @@ class Pyttsx3Synth:
         self.voice_id: str | None = None
         self._engine: Any = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._finished = threading.Event()
+        self._token: Any = None
 
     def open(self) -> None:
         if not _engine_lock.acquire(blocking=False):
@@ -140,32 +144,64 @@ class Pyttsx3Synth:
         voice_id = choose_voice(voices, self.voice)
         if voice_id is None:
             raise DeviceError(f"espeak-ng has no voice {self.voice!r}")
-        engine.setProperty("voice", voice_id)
-        engine.setProperty("rate", self.rate)
-        engine.setProperty("volume", 1.0)
+        self._token = engine.connect("finished-utterance", self._on_finished)
         self._engine, self.voice_id = engine, voice_id
 
+    def _on_finished(self, **_: object) -> None:
+        self._finished.set()  # called on libespeak-ng's thread, after the WAV is written
+
     def render(self, text: str) -> Pcm:
-        """Synthesize ``text``; the voice is checked after each run (pyttsx3 applies
-        property changes lazily, so a wrong voice is caught rather than spoken)."""
+        """Synthesize ``text``.
+
+        pyttsx3's ``runAndWait`` can return before libespeak-ng (asynchronous on Debian)
+        has written the file, so we wait for the driver's "finished-utterance". The voice
+        is checked after each run: pyttsx3 applies property changes lazily."""
         if self._engine is None or self._tmp is None:
             raise DeviceError("speech engine is not open")
         path = Path(self._tmp.name) / "render.wav"
         path.unlink(missing_ok=True)
         engine = self._engine
         quiet = _DropSavedNotice(sys.stdout)
+        self._wait_espeak_idle()
+        self._apply_voice()
+        self._finished.clear()
         with contextlib.redirect_stdout(cast(IO[str], quiet)):
             engine.save_to_file(text, str(path))
-            engine.runAndWait()
-        if engine.getProperty("voice") != self.voice_id:
-            raise DeviceError(f"espeak-ng voice is not {self.voice_id!r}")
+            engine.runAndWait()  # returns once synthesis has STARTED, on espeak's thread
+            done = self._finished.wait(RENDER_TIMEOUT_S)
+        if not done:
+            raise DeviceError(f"espeak-ng did not finish within {RENDER_TIMEOUT_S:.0f} s")
+        if (engine.getProperty("voice"), engine.getProperty("rate")) != (self.voice_id, self.rate):
+            raise DeviceError(f"espeak-ng is not set to voice {self.voice_id!r} at {self.rate}")
         if not path.exists():
             raise DeviceError("espeak-ng produced no audio")
         return read_wav(path)
 
+    def _apply_voice(self) -> None:
+        """Set voice and rate on libespeak-ng directly: pyttsx3's ``setProperty`` goes
+        through its command queue and is sometimes lost (then espeak speaks at 200 wpm)."""
+        from pyttsx3.drivers import _espeak
+
+        if _espeak.SetVoiceByName(str(self.voice_id).encode()) != 0:
+            raise DeviceError(f"espeak-ng refused voice {self.voice_id!r}")
+        _espeak.SetParameter(_espeak.RATE, self.rate, 0)
+
+    @staticmethod
+    def _wait_espeak_idle() -> None:
+        """libespeak-ng reports "playing" a little after its last callback; pyttsx3 cancels
+        whatever is "playing" when its loop ends, which would cut the NEXT text short."""
+        from pyttsx3.drivers import _espeak
+
+        deadline = time.monotonic() + RENDER_TIMEOUT_S
+        while _espeak.IsPlaying():
+            if time.monotonic() > deadline:
+                raise DeviceError("espeak-ng stays busy")
+            time.sleep(0.001)
+
     def close(self) -> None:
         if self._engine is None:
             return
+        self._engine.disconnect(self._token)  # pyttsx3 caches the engine: leave it clean
         self._engine = None
         if self._tmp is not None:
             self._tmp.cleanup()

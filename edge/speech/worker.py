@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import TracebackType
 
-from edge.devices.state import DeviceState
+from edge.devices.state import DeviceError, DeviceState
 from edge.speech.backends import SpeechBackend, Utterance
 
 log = logging.getLogger(__name__)
@@ -247,9 +247,10 @@ class SpeechWorker:
         try:
             action()
         except Exception as exc:  # the thread must outlive any engine failure
-            log.error("speech: %s", exc)
+            reason = str(exc) or type(exc).__name__
+            log.error("speech: %s", reason, exc_info=not isinstance(exc, DeviceError))
             with self._lock:
-                self._state, self._error = DeviceState.ERROR, str(exc)
+                self._state, self._error = DeviceState.ERROR, reason
             return False
         with self._lock:
             self._state, self._error = DeviceState.OK, None
