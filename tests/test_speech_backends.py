@@ -11,7 +11,8 @@ import pytest
 
 from edge.devices.state import DeviceError, DeviceState
 from edge.speech.audio import rms
-from edge.speech.backends import Pyttsx3Backend, Pyttsx3Synth, Utterance, choose_voice, play
+from edge.speech.backends import Pyttsx3Backend, Pyttsx3Synth, Utterance, play
+from edge.speech.render import choose_voice
 from edge.speech.worker import Outcome, SpeechWorker
 
 WAIT = 30.0
@@ -52,7 +53,7 @@ def test_unknown_voice_is_a_device_error() -> None:
     with pytest.raises(DeviceError):
         synth.open()
     again = Pyttsx3Synth()
-    again.open()  # a failed open does not keep the engine locked
+    again.open()  # a failed open leaves nothing behind
     again.close()
 
 

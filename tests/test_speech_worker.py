@@ -15,7 +15,7 @@ import pytest
 
 from edge.devices.state import DeviceError, DeviceState
 from edge.speech.audio import read_wav, rms
-from edge.speech.backends import Pyttsx3Synth, Utterance, WavBackend
+from edge.speech.backends import Utterance, WavBackend
 from edge.speech.chime import ding_dong
 from edge.speech.worker import Outcome, SpeechWorker, Spoken
 
@@ -227,15 +227,3 @@ def test_wav_backend_volume_up_is_louder_and_repeat_says_the_same(tmp_path: Path
     normal, louder = (read_wav(p) for p in backend.files)
     assert louder.duration == pytest.approx(normal.duration, abs=0.05)  # the same sentence
     assert rms(louder) / rms(normal) == pytest.approx(1.2 / 0.8, rel=0.05)
-
-
-def test_a_second_engine_in_the_same_process_is_refused() -> None:
-    first, second = Pyttsx3Synth(), Pyttsx3Synth()
-    first.open()
-    try:
-        with pytest.raises(DeviceError):
-            second.open()
-    finally:
-        first.close()
-    second.open()  # free again once the first is closed
-    second.close()

@@ -1,11 +1,13 @@
 """Speech back-ends: turn one utterance into sound on the speaker or into a WAV file.
 
 Every method here is blocking and is called from ONE thread only, the speech worker's
-(``edge.speech.worker``): pyttsx3 and the espeak-ng library under it are process-wide and
-hang when driven from several threads. ``open()`` runs on that thread too.
+(``edge.speech.worker``). ``open()`` runs on that thread too.
 
 Text is rendered by pyttsx3's espeak driver (``save_to_file``, which loads libespeak-ng via
-ctypes) with the Indonesian voice. Playback is ``aplay`` (alsa-utils), started by us and
+ctypes) with the Indonesian voice, in a short process of its own per utterance
+(``edge.speech.render``): pyttsx3 hangs when driven from several threads, and within one
+long-lived process its espeak driver cut renders short or lost the rate now and then.
+Playback is ``aplay`` (alsa-utils), started by us and
 not by pyttsx3: pyttsx3 2.99's espeak ``say()`` shells out to ``aplay`` with ``os.system``,
 which can be neither interrupted nor checked for failure. Volume is applied to the samples
 here (espeak's own volume property, set through pyttsx3's command queue, is sometimes lost).
@@ -13,18 +15,15 @@ here (espeak's own volume property, set through pyttsx3's command queue, is some
 
 from __future__ import annotations
 
-import contextlib
-import io
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Protocol, cast
+from typing import Protocol
 
 from edge.devices.state import DeviceError, DeviceState
 from edge.speech.audio import Pcm, concat, gain, read_wav, write_wav
@@ -32,9 +31,8 @@ from edge.speech.chime import ding_dong
 
 DEFAULT_RATE_WPM = 150  # words per minute: slower than espeak's 175 for a noisy waiting room
 POLL_S = 0.02  # how often playback checks for an interruption
-RENDER_TIMEOUT_S = 30.0  # espeak-ng renders a sentence in ~10 ms; this means it is stuck
+RENDER_TIMEOUT_S = 30.0  # a render takes ~0.1 s; this means the engine is stuck
 
-_engine_lock = threading.Lock()  # espeak-ng is one engine per process
 
 
 @dataclass(frozen=True)
@@ -66,47 +64,9 @@ class SpeechBackend(Protocol):
         """Release the engine."""
 
 
-def choose_voice(voices: Iterable[tuple[str, Sequence[str]]], wanted: str) -> str | None:
-    """Pick a voice id from (id, languages) pairs: an exact id, else the first non-MBROLA
-    voice for language ``wanted`` (MBROLA voices need extra data files).
-
-    >>> choose_voice([("mb/mb-id1", ["id"]), ("poz/id", ["id"])], "id")
-    'poz/id'
-    """
-    candidates = list(voices)
-    for voice_id, _ in candidates:
-        if voice_id == wanted:
-            return voice_id
-    for voice_id, languages in candidates:
-        if wanted in languages and not voice_id.startswith("mb/"):
-            return voice_id
-    return None
-
-
-class _DropSavedNotice(io.TextIOBase):
-    """A stdout that swallows pyttsx3's "Audio saved to …" line and passes the rest.
-
-    The line is printed from espeak-ng's own callback thread, so it is matched by text.
-    """
-
-    PREFIX = "Audio saved to "
-
-    def __init__(self, target: IO[str]) -> None:
-        self._target = target
-        self._dropping = False
-
-    def write(self, s: str) -> int:
-        if s.startswith(self.PREFIX) or (self._dropping and s == "\n"):
-            self._dropping = not self._dropping
-            return len(s)
-        return self._target.write(s)
-
-    def flush(self) -> None:
-        self._target.flush()
-
-
 class Pyttsx3Synth:
-    """Text to PCM with pyttsx3's espeak driver and espeak-ng's Indonesian voice.
+    """Text to PCM: pyttsx3's espeak driver with espeak-ng's Indonesian voice, one short
+    process per utterance (``edge.speech.render``; why: see that module).
 
     >>> synth = Pyttsx3Synth(voice="id")
     >>> synth.open(); pcm = synth.render("Nomor antrean A satu."); synth.close()
@@ -118,95 +78,43 @@ class Pyttsx3Synth:
         self.voice = voice
         self.rate = rate
         self.voice_id: str | None = None
-        self._engine: Any = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self._finished = threading.Event()
-        self._token: Any = None
+
+    def _run(self, args: list[str], text: str = "") -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "edge.speech.render", "--voice", self.voice,
+                   "--rate", str(self.rate), *args]
+        try:
+            return subprocess.run(command, input=text, capture_output=True, text=True,
+                                  timeout=RENDER_TIMEOUT_S, check=False)
+        except subprocess.TimeoutExpired:
+            raise DeviceError(f"speech engine stuck for {RENDER_TIMEOUT_S:.0f} s") from None
+        except OSError as e:
+            raise DeviceError(f"speech engine failed to start: {e}") from e
 
     def open(self) -> None:
-        if not _engine_lock.acquire(blocking=False):
-            raise DeviceError("another speech engine is already open in this process")
-        try:
-            self._init_engine()
-        except Exception as exc:
-            _engine_lock.release()
-            self._engine = None
-            if isinstance(exc, DeviceError):
-                raise
-            raise DeviceError(f"speech engine failed to start: {exc}") from exc
+        """Check that the engine runs and has the voice."""
+        done = self._run(["--check"])
+        if done.returncode != 0:
+            reason = done.stderr.strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+            raise DeviceError(f"speech engine failed to start: {reason[0]}")
+        self.voice_id = done.stdout.strip()
         self._tmp = tempfile.TemporaryDirectory(prefix="brexit-speech-")
 
-    def _init_engine(self) -> None:
-        import pyttsx3  # imported here: loading libespeak-ng is the part that can fail
-
-        engine = pyttsx3.init("espeak")
-        voices = [(v.id, list(v.languages or [])) for v in engine.getProperty("voices")]
-        voice_id = choose_voice(voices, self.voice)
-        if voice_id is None:
-            raise DeviceError(f"espeak-ng has no voice {self.voice!r}")
-        self._token = engine.connect("finished-utterance", self._on_finished)
-        self._engine, self.voice_id = engine, voice_id
-
-    def _on_finished(self, **_: object) -> None:
-        self._finished.set()  # called on libespeak-ng's thread, after the WAV is written
-
     def render(self, text: str) -> Pcm:
-        """Synthesize ``text``.
-
-        pyttsx3's ``runAndWait`` can return before libespeak-ng (asynchronous on Debian)
-        has written the file, so we wait for the driver's "finished-utterance". The voice
-        is checked after each run: pyttsx3 applies property changes lazily."""
-        if self._engine is None or self._tmp is None:
+        """Synthesize ``text``; DeviceError if the engine fails or produces nothing."""
+        if self._tmp is None:
             raise DeviceError("speech engine is not open")
         path = Path(self._tmp.name) / "render.wav"
         path.unlink(missing_ok=True)
-        engine = self._engine
-        quiet = _DropSavedNotice(sys.stdout)
-        self._wait_espeak_idle()
-        self._apply_voice()
-        self._finished.clear()
-        with contextlib.redirect_stdout(cast(IO[str], quiet)):
-            engine.save_to_file(text, str(path))
-            engine.runAndWait()  # returns once synthesis has STARTED, on espeak's thread
-            done = self._finished.wait(RENDER_TIMEOUT_S)
-        if not done:
-            raise DeviceError(f"espeak-ng did not finish within {RENDER_TIMEOUT_S:.0f} s")
-        if (engine.getProperty("voice"), engine.getProperty("rate")) != (self.voice_id, self.rate):
-            raise DeviceError(f"espeak-ng is not set to voice {self.voice_id!r} at {self.rate}")
-        if not path.exists():
-            raise DeviceError("espeak-ng produced no audio")
+        done = self._run(["--out", str(path)], text)
+        if done.returncode != 0 or not path.exists():
+            raise DeviceError(f"espeak-ng produced no audio (exit {done.returncode})")
         return read_wav(path)
 
-    def _apply_voice(self) -> None:
-        """Set voice and rate on libespeak-ng directly: pyttsx3's ``setProperty`` goes
-        through its command queue and is sometimes lost (then espeak speaks at 200 wpm)."""
-        from pyttsx3.drivers import _espeak
-
-        if _espeak.SetVoiceByName(str(self.voice_id).encode()) != 0:
-            raise DeviceError(f"espeak-ng refused voice {self.voice_id!r}")
-        _espeak.SetParameter(_espeak.RATE, self.rate, 0)
-
-    @staticmethod
-    def _wait_espeak_idle() -> None:
-        """libespeak-ng reports "playing" a little after its last callback; pyttsx3 cancels
-        whatever is "playing" when its loop ends, which would cut the NEXT text short."""
-        from pyttsx3.drivers import _espeak
-
-        deadline = time.monotonic() + RENDER_TIMEOUT_S
-        while _espeak.IsPlaying():
-            if time.monotonic() > deadline:
-                raise DeviceError("espeak-ng stays busy")
-            time.sleep(0.001)
-
     def close(self) -> None:
-        if self._engine is None:
-            return
-        self._engine.disconnect(self._token)  # pyttsx3 caches the engine: leave it clean
-        self._engine = None
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
-        _engine_lock.release()
 
 
 def render_utterance(synth: Pyttsx3Synth, utterance: Utterance) -> Pcm:
