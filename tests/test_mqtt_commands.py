@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from brokers import BrokerPair, MqttProbe
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from test_mqtt_link import TOPICS, LiveNode
 
 from edge.config import load_config
 from edge.mqtt.commands import COMMAND_NAMES, CommandDispatcher, Reply
@@ -130,6 +132,7 @@ def _events(n: NodeUnderTest) -> list[dict[str, Any]]:
                                        "payload is not a JSON object (malformed JSON)")),
         ("call_next", b'{"counter": 1}', Reply(None, False, "missing id")),
         ("fly", f'{{"id": "{UUID}"}}'.encode(), Reply(UUID, False, "unknown command 'fly'")),
+        ("", f'{{"id": "{UUID}"}}'.encode(), Reply(UUID, False, "unknown command ''")),
         ("call_next", f'{{"id": "{UUID}", "counter": "1"}}'.encode(),
          Reply(UUID, False, "invalid call_next: counter: '1' is not of type 'integer'")),
         ("call_next", f'{{"id": "{UUID}", "counter": 1.0}}'.encode(),
@@ -266,3 +269,41 @@ _BASELINES: dict[int, tuple[Any, ...]] = {}
 def _baseline(served: NodeUnderTest) -> tuple[Any, ...]:
     """The state of the module's node before the first generated command."""
     return _BASELINES.setdefault(id(served), served.fingerprint())
+
+
+# --- a smaller generated set over a real broker -------------------------------------------
+
+def test_generated_bad_commands_over_the_site_broker(
+    broker_pair: BrokerPair, tmp_path: Path
+) -> None:
+    """Staff's bad commands travel through Mosquitto to the real MqttLink: each gets one
+    ok:false reply (schema-valid), and the node's state does not move."""
+    with LiveNode(tmp_path, broker_pair.site_lan, broker_pair.node()) as live, \
+            MqttProbe(broker_pair.site_lan, broker_pair.staff()) as staff:
+        engine = live.node.ctx.engine
+        for _ in range(3):
+            engine.issue("A")
+        live.node.call_next(1)
+        staff.subscribe(TOPICS.reply)
+        box = Outbox(tmp_path / "queue.db")
+
+        def fingerprint() -> tuple[Any, ...]:
+            return engine.tickets(), box.last_seq(), live.node.queue_snapshot()
+
+        before = fingerprint()
+
+        @_settings(200)
+        @given(case=mutated_command())
+        def one(case: tuple[str, Any]) -> None:
+            name, payload = case
+            # Topic names Mosquitto itself refuses (control characters, wildcards) never
+            # reach a node; the in-process tests above cover those names.
+            assume(name.isascii() and name.isprintable() and not set(name) & set("/+# "))
+            staff.publish(TOPICS.cmd(name), json.dumps(payload))
+            reply = json.loads(staff.expect(TOPICS.reply).payload)
+            assert reply["ok"] is False and reply["error"], (name, payload, reply)
+            assert SCHEMAS.errors("reply", reply) == []
+            assert fingerprint() == before
+
+        one()
+        box.close()

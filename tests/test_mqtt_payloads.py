@@ -50,7 +50,7 @@ def test_node_topics_name_every_contract_topic() -> None:
 @pytest.mark.parametrize(
     ("topic", "name"),
     [("brexit/v1/janti/kiosk-1/cmd/call_next", "call_next"),
-     ("brexit/v1/janti/kiosk-1/cmd/", None),
+     ("brexit/v1/janti/kiosk-1/cmd/", ""),
      ("brexit/v1/janti/kiosk-1/cmd/a/b", None),
      ("brexit/v1/janti/kiosk-2/cmd/call_next", None),
      ("brexit/v1/arjuno/kiosk-1/cmd/call_next", None),

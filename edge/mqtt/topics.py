@@ -83,12 +83,14 @@ class NodeTopics:
         return f"{self.base}/cmd/{name}"
 
     def command_name(self, topic: str) -> str | None:
-        """The command name of a ``cmd/{name}`` topic of this node, else None."""
+        """The command name of a ``cmd/{name}`` topic of this node, else None.
+
+        An empty name (``cmd/`` matches ``cmd/+``) is returned as "" so it gets a reply."""
         head = f"{self.base}/cmd/"
         if not topic.startswith(head):
             return None
         name = topic[len(head) :]
-        return name if "/" not in name and name else None
+        return None if "/" in name else name
 
 
 @dataclass(frozen=True)
