@@ -121,6 +121,7 @@ def _close_quietly(client: mqtt.Client) -> None:
 class _Incoming:
     topic: str
     payload: bytes
+    retained: bool = False
 
 
 class MqttLink:
@@ -399,7 +400,9 @@ class MqttLink:
         self._lost = True
 
     def _cb_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        self._incoming.append(_Incoming(message.topic, bytes(message.payload)))
+        self._incoming.append(
+            _Incoming(message.topic, bytes(message.payload), bool(message.retain))
+        )
 
     def _cb_publish(
         self, client: mqtt.Client, userdata: Any, mid: int, reason: ReasonCode, props: Any
@@ -435,7 +438,7 @@ class MqttLink:
         if msg.topic == t.ack:
             self._on_ack(msg.payload)
         elif msg.topic == t.ncc_status:
-            self._on_ncc_status(msg.payload)
+            self._on_ncc_status(msg)
         elif msg.topic == t.status:
             self._on_own_status(msg.payload)
         else:
@@ -465,14 +468,16 @@ class MqttLink:
             self._ack_progress_at = time.monotonic()
             self._sent = max(self._sent, acked)
 
-    def _on_ncc_status(self, raw: bytes) -> None:
-        status = Status.parse(raw)
+    def _on_ncc_status(self, msg: _Incoming) -> None:
+        status = Status.parse(msg.payload)
         if status is None:
             return
         previous, self._ncc = self._ncc, status
-        if previous is None:
-            return  # the retained status right after connecting: already re-sent
-        came_online = status.online and (not previous.online or status.session != previous.session)
+        if previous is None and msg.retained:
+            return  # the NCC's state as we subscribed: connecting already re-sent
+        came_online = status.online and (
+            previous is None or not previous.online or status.session != previous.session
+        )
         if came_online:
             self._resend("ncc online")
 
