@@ -15,7 +15,7 @@ import pytest
 from brokers import BrokerPair, MqttProbe
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from test_mqtt_link import TOPICS, LiveNode
+from test_mqtt_link import TOPICS, LiveNode, until_topic
 
 from edge.config import load_config
 from edge.mqtt.commands import COMMAND_NAMES, CommandDispatcher, Reply
@@ -285,6 +285,8 @@ def test_generated_bad_commands_over_the_site_broker(
             engine.issue("A")
         live.node.call_next(1)
         staff.subscribe(TOPICS.reply)
+        staff.subscribe(TOPICS.status)
+        staff.collect(until_topic(TOPICS.status, lambda p: p["online"]))  # listening now
         box = Outbox(tmp_path / "queue.db")
 
         def fingerprint() -> tuple[Any, ...]:

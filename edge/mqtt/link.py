@@ -418,9 +418,13 @@ class MqttLink:
         self._online = True
         self._attempt = 0
         self._ncc = None
-        self._publish(self.topics.status, self._birth.to_dict(), retain=True)
         t = self.topics
-        self._client.subscribe([(t.cmd_filter, 1), (t.ack, 1), (t.ncc_status, 1), (t.status, 1)])
+        # Brokers handle one connection's packets in order: once the birth is out, commands
+        # reach us. Our own status is subscribed after the birth, so its retained copy is
+        # the birth itself, not the previous session's Will.
+        self._client.subscribe([(t.cmd_filter, 1), (t.ack, 1), (t.ncc_status, 1)])
+        self._publish(t.status, self._birth.to_dict(), retain=True)
+        self._client.subscribe(t.status, 1)
         self._state = replace(self._state, status=LinkStatus.ONLINE, last_error=None)
         self._queue_dirty = True
         self._health_due = 0.0
