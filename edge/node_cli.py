@@ -21,12 +21,14 @@ import sys
 import threading
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from edge import __version__
 from edge.braille.codec import decode, to_unicode
-from edge.config import ConfigError, NodeConfig, load_config
-from edge.context import Notifier
+from edge.config import ConfigError, MqttConfig, NodeConfig, load_config
+from edge.mqtt.link import MqttLink
 from edge.node import Board, Hardware, Node
 from edge.node_actions import CommandError
 from edge.pinmap import PinMap, default_pinmap_path
@@ -48,7 +50,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config)
-        broker = parse_broker(args.broker) if args.broker else None
+        mqtt = mqtt_settings(config, parse_broker(args.broker) if args.broker else None)
         if not args.simulate:
             check_real_roles(config)
     except (ConfigError, ValueError) as e:
@@ -63,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         node.ctx.listeners.append(console_listener(sys.stdout))
         node.start()
         stack.callback(node.stop)
-        link = start_link(node, config, broker)
+        link = start_link(node, config, mqtt) if mqtt is not None else None
         if link is not None:
             node.ctx.notifier = link
             stack.callback(link.close)
@@ -102,24 +104,26 @@ def real_hardware(config: NodeConfig) -> Hardware:
     )
 
 
-def start_link(node: Node, config: NodeConfig, broker: tuple[str, int] | None) -> Any:
-    """The MQTT link to the site broker, when the config or ``--broker`` names one."""
-    if broker is None and config.mqtt is None:
-        return None
-    from dataclasses import replace
+def mqtt_settings(config: NodeConfig, broker: tuple[str, int] | None) -> MqttConfig | None:
+    """The node's broker settings: ``[mqtt]`` of its config, ``--broker`` overriding where."""
+    if config.mqtt is None:
+        if broker is None:
+            return None
+        raise ConfigError(
+            f"{config.source}: mqtt: --broker needs the node's login in [mqtt] (username and "
+            "password or password_file), or allow_anonymous = true for development"
+        )
+    if broker is None:
+        return config.mqtt
+    return replace(config.mqtt, host=broker[0], port=broker[1])
 
-    from edge.config import MqttConfig
-    from edge.mqtt.link import MqttLink
 
-    mqtt = config.mqtt or MqttConfig(allow_anonymous=True)
-    if broker is not None:
-        mqtt = replace(mqtt, host=broker[0], port=broker[1])
+def start_link(node: Node, config: NodeConfig, mqtt: MqttConfig) -> MqttLink:
+    """The MQTT link to the site broker; the node's notifier from now on."""
     link = MqttLink(mqtt, site=config.site, node=config.node, roles=sorted(config.roles),
-                    version=node.health()["version"], outbox_path=node.ctx.engine.db_path,
-                    actions=node)
+                    version=__version__, outbox_path=node.ctx.engine.db_path, actions=node)
     link.start()
-    notifier: Notifier = link
-    return notifier
+    return link
 
 
 def console_listener(out: TextIO) -> Callable[[str, dict[str, object]], None]:

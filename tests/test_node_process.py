@@ -136,3 +136,11 @@ def test_a_missing_config_file_is_refused(tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["node", "--config", str(tmp_path / "none.toml")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_broker_without_a_login_in_the_config_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["node", "--simulate", "--data", str(tmp_path), "--broker", "127.0.0.1:1"])
+    assert status == 2
+    assert "mqtt: --broker needs the node's login in [mqtt]" in capsys.readouterr().err

@@ -518,8 +518,7 @@ class MqttLink:
             room = self._opt.window - len(self._inflight)
             if room <= 0:
                 return
-            pending = self._sent - self._outbox.acked_seq()
-            batch = [e for e in self._outbox.unacked(max(0, pending) + room) if e.seq > self._sent]
+            batch = self._outbox.unacked(room, after=self._sent)
             if not batch:
                 self._pump_needed = False
                 return

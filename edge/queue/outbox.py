@@ -71,10 +71,11 @@ class Outbox:
         self._conn = connect(db_path)
         self._conn.row_factory = sqlite3.Row
 
-    def unacked(self, limit: int = 500) -> list[Event]:
+    def unacked(self, limit: int = 500, *, after: int = 0) -> list[Event]:
+        """Unacked events in seq order, only those with seq > ``after`` (already sent)."""
         rows = self._conn.execute(
             "SELECT seq, id, ts, type, data FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
-            (self.acked_seq(), limit),
+            (max(self.acked_seq(), after), limit),
         ).fetchall()
         return [Event(r["seq"], r["id"], r["ts"], r["type"], json.loads(r["data"])) for r in rows]
 
