@@ -104,6 +104,14 @@ class Node:
     # --- life cycle -----------------------------------------------------------------
 
     def start(self, notifier: Notifier | None = None) -> Node:
+        """Start every worker and board; on failure, stop what was started and re-raise."""
+        try:
+            return self._start(notifier)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, notifier: Notifier | None) -> Node:
         if notifier is not None:
             self.ctx.notifier = notifier
         self.ctx.speech.start()
@@ -124,7 +132,8 @@ class Node:
 
     def stop(self) -> None:
         self._stop.set()
-        self._router.join(timeout=5)
+        if self._router.is_alive():
+            self._router.join(timeout=5)
         for parts in self._boards.values():
             parts.panel.close()
             parts.feedback.close()
@@ -142,9 +151,13 @@ class Node:
             raise ValueError(f"pin map board {name!r} has no buzzer")
         feedback = Feedback(buzzer, board.pins.leds(), pin_factory=board.pin_factory,
                             on_tone=self._hw.on_tone)
-        panel = ButtonPanel(pins, sink=self._events, pin_factory=board.pin_factory,
-                            debounce_s=timing.debounce_s, hold_s=timing.hold_s,
-                            stuck_s=timing.stuck_s)
+        try:
+            panel = ButtonPanel(pins, sink=self._events, pin_factory=board.pin_factory,
+                                debounce_s=timing.debounce_s, hold_s=timing.hold_s,
+                                stuck_s=timing.stuck_s)
+        except BaseException:
+            feedback.close()
+            raise
         parts = _BoardParts(panel, feedback)
         self._boards[name] = parts
         return parts

@@ -25,6 +25,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from gpiozero.exc import GPIOZeroError
+
 from edge import __version__
 from edge.braille.codec import decode, to_unicode
 from edge.config import ConfigError, MqttConfig, NodeConfig, load_config
@@ -63,7 +65,12 @@ def run(args: argparse.Namespace) -> int:
         hardware = sim.hardware() if sim else real_hardware(config)
         node = Node(config, args.data, hardware)
         node.ctx.listeners.append(console_listener(sys.stdout))
-        node.start()
+        try:
+            node.start()
+        except GPIOZeroError as e:
+            print(f"brexit node: cannot reach the GPIO pins ({e}); on a machine that is not "
+                  "a Raspberry Pi use --simulate", file=sys.stderr)
+            return 1
         stack.callback(node.stop)
         link = start_link(node, config, mqtt) if mqtt is not None else None
         if link is not None:

@@ -144,3 +144,16 @@ def test_broker_without_a_login_in_the_config_is_refused(
     status = main(["node", "--simulate", "--data", str(tmp_path), "--broker", "127.0.0.1:1"])
     assert status == 2
     assert "mqtt: --broker needs the node's login in [mqtt]" in capsys.readouterr().err
+
+
+def test_without_gpio_a_real_node_says_so_and_stops(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GPIOZERO_PIN_FACTORY", raising=False)
+    config = tmp_path / "kiosk.toml"
+    config.write_text('site = "janti"\nnode = "kiosk-1"\nsite_name = "UPT Puskesmas Janti"\n'
+                      'roles = ["kiosk"]\n[[services]]\ncode = "A"\nname = "Poli Umum"\n',
+                      encoding="utf-8")
+    status = main(["node", "--config", str(config), "--data", str(tmp_path / "data")])
+    assert status == 1
+    assert "cannot reach the GPIO pins" in capsys.readouterr().err
