@@ -10,6 +10,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from gpiozero import Device
 from nodeproc import NodeProcess, embossed_numbers
 
 from edge.cli import main
@@ -150,6 +151,7 @@ def test_without_gpio_a_real_node_says_so_and_stops(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("GPIOZERO_PIN_FACTORY", raising=False)
+    monkeypatch.setattr(Device, "pin_factory", None)  # no factory left over from elsewhere
     config = tmp_path / "kiosk.toml"
     config.write_text('site = "janti"\nnode = "kiosk-1"\nsite_name = "UPT Puskesmas Janti"\n'
                       'roles = ["kiosk"]\n[[services]]\ncode = "A"\nname = "Poli Umum"\n',
