@@ -244,8 +244,9 @@ class Node:
     def _button_fault(self, event: ButtonEvent) -> None:
         stuck = event.kind is ButtonEventKind.STUCK
         key = f"button:{event.name}"
-        self._set_fault(key, "stuck" if stuck else None,
-                        {"device": "button", "name": event.name, "state": "stuck"})
+        state = "stuck" if stuck else None
+        data = {"device": "button", "name": event.name, "state": state or "ok"}
+        self._set_fault(key, state, data)
         if stuck and self.kiosk is not None and event.name in self.kiosk.buttons:
             self.ctx.speech.say(phrases.stuck_button_sentence(), channel="kiosk-notice")
 

@@ -161,6 +161,8 @@ def test_a_stuck_button_is_a_fault_not_a_flood(tmp_path: Path) -> None:
         assert r.count("issued") == 1
         fault = next(d for w, d in r.reports if w == "fault")
         assert fault == {"device": "button", "name": "service-1", "state": "stuck"}
+        recovered = next(d for w, d in r.reports if w == "recovered")
+        assert recovered == {"device": "button", "name": "service-1", "state": "ok"}
         assert "Tombol tertahan" in " ".join(r.spoken())
         time.sleep(0.6)
         r.sim.press("A")
