@@ -13,11 +13,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 
 from gpiozero.pins.mock import MockFactory
 
 from edge.cells.emulate import EmulatedCells
+from edge.closing import Closing
 from edge.config import NodeConfig
 from edge.devices.embosser_emulator import EmbosserEmulator
 from edge.devices.printer_emulator import PrinterEmulator
@@ -32,7 +32,7 @@ class SimulationError(ValueError):
     """A control line names something the simulated node does not have."""
 
 
-class Simulation:
+class Simulation(Closing):
     """Owns the emulators and mock pins of one simulated node."""
 
     def __init__(self, config: NodeConfig, data_dir: Path, *, speak: bool = False) -> None:
@@ -104,13 +104,3 @@ class Simulation:
             if board.pin_factory is not None:
                 board.pin_factory.close()
 
-    def __enter__(self) -> Simulation:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

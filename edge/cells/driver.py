@@ -23,7 +23,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
 
 import serial
 
@@ -42,6 +41,7 @@ from edge.cells.link import (
     parse_hello,
     parse_status,
 )
+from edge.closing import Closing
 from edge.devices.state import DeviceError, DeviceState
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ class _Session:
             self._on_key(frame.payload[0])
 
 
-class CellsDriver:
+class CellsDriver(Closing):
     """Refreshable Braille cells on the controller at ``url`` (a pyserial URL).
 
     Key presses go to ``keys`` (a ``queue.Queue[KeyPress]``) and, if given, to
@@ -351,13 +351,3 @@ class CellsDriver:
             request.error = DeviceError("cells disconnected", DeviceState.OFFLINE)
             request.done.set()
 
-    def __enter__(self) -> CellsDriver:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -19,10 +19,11 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType, TracebackType
+from types import ModuleType
 from typing import Any
 
 from edge.cells.fakemachine import Board, CellChain, FakeMachine, Latch, SystemReset
+from edge.closing import Closing
 from edge.devices.ptyport import PtyPort
 
 FIRMWARE_DIR = Path(os.environ.get("BREXIT_FIRMWARE", Path(__file__).parents[2] / "firmware"))
@@ -83,7 +84,7 @@ class _Transport:
             self._cond.notify()
 
 
-class EmulatedCells:
+class EmulatedCells(Closing):
     """A Pico with ``cells`` cells on a pty, running the real firmware.
 
     ``dots()`` the raised dots, ``press(key)`` a routing key, ``unplug()``/``replug()``,
@@ -224,13 +225,3 @@ class EmulatedCells:
                 raise TimeoutError("emulated cells did not react")
             time.sleep(0.002)
 
-    def __enter__(self) -> EmulatedCells:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -16,10 +16,10 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import TracebackType
 
 from gpiozero import DigitalInputDevice, Factory
 
+from edge.closing import Closing
 from edge.devices.debounce import ButtonEvent, ButtonEventKind, DebounceConfig, Debouncer
 
 
@@ -33,7 +33,7 @@ class _Edge:
 _STOP = _Edge("", False, 0.0)  # tells the thread to end
 
 
-class ButtonPanel:
+class ButtonPanel(Closing):
     """Buttons named by the pin map, debounced, reported on ``sink``.
 
     >>> from gpiozero.pins.mock import MockFactory
@@ -91,16 +91,6 @@ class ButtonPanel:
             self._thread.join()
         self._close_buttons()
 
-    def __enter__(self) -> ButtonPanel:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _close_buttons(self) -> None:
         for button in self._buttons.values():

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Sequence
-from types import TracebackType
 from typing import NoReturn
 
 import serial
 
 from edge.braille.codec import text_to_ascii
 from edge.braille.layout import ticket_lines, wrap
+from edge.closing import Closing
 from edge.devices.state import DeviceError, DeviceState
 from edge.ticket import TicketView
 
@@ -67,7 +67,7 @@ def job_pages(lines: Sequence[str], width_cells: int, lines_per_page: int) -> li
     return [page_bytes(page) for page in pages or [[]]]
 
 
-class Embosser:
+class Embosser(Closing):
     """A Braille embosser on a serial line (or anything ``serial_for_url`` opens).
 
     Blocking; one thread owns it. The port opens on first use and reopens on the next job
@@ -131,16 +131,6 @@ class Embosser:
             with contextlib.suppress(serial.SerialException, OSError):
                 port.close()
 
-    def __enter__(self) -> Embosser:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # --- transport -----------------------------------------------------------------------
 

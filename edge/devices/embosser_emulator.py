@@ -12,9 +12,9 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from types import TracebackType
 
 from edge.braille.codec import BrailleError, ascii_to_text
+from edge.closing import Closing
 from edge.devices.embosser import (
     CAN,
     ENQ,
@@ -82,7 +82,7 @@ def _read_line(number: int, line: str, width_cells: int) -> tuple[str, list[str]
         return "", [*errors, f"line {number}: {err}"]
 
 
-class EmbosserEmulator:
+class EmbosserEmulator(Closing):
     """A Braille embosser at the end of a pty; ``path`` is what the driver opens.
 
     Fault switches: ``paper_out`` (answer ENQ with paper out), ``offline`` (stop reading,
@@ -143,16 +143,6 @@ class EmbosserEmulator:
     def close(self) -> None:
         self._port.close()
 
-    def __enter__(self) -> EmbosserEmulator:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # --- the device ----------------------------------------------------------------------
 

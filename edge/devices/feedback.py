@@ -10,9 +10,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from types import TracebackType
 
 from gpiozero import LED, Buzzer, Factory
+
+from edge.closing import Closing
 
 BEEP_S = 0.08
 ERROR_GAP_S = 0.08
@@ -20,7 +21,7 @@ READY_BLINK_S = 0.3
 LED_NAMES = frozenset({"led-ready", "led-fault", "led-busy"})
 
 
-class Feedback:
+class Feedback(Closing):
     """Buzzer and status LEDs.
 
     >>> from gpiozero.pins.mock import MockFactory
@@ -81,16 +82,6 @@ class Feedback:
                 device.off()
                 device.close()
 
-    def __enter__(self) -> Feedback:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _beep(self, count: int) -> None:
         # Switch on synchronously, so on_tone reports the moment the line really went high;

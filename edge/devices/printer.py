@@ -13,10 +13,10 @@ import termios
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from types import TracebackType
 
 import serial
 
+from edge.closing import Closing
 from edge.devices.printer_layout import lines_bytes, ticket_bytes
 from edge.devices.state import DeviceError, DeviceState
 from edge.ticket import TicketView
@@ -64,7 +64,7 @@ def first_status(data: bytes) -> PaperStatus | None:
     return None
 
 
-class TicketPrinter:
+class TicketPrinter(Closing):
     """Prints queue tickets and plain documents on an ESC/POS printer.
 
     >>> from edge.devices.printer_emulator import PrinterEmulator
@@ -129,16 +129,6 @@ class TicketPrinter:
         self._closed = True
         self._drop_port()
 
-    def __enter__(self) -> TicketPrinter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # --- one job ----------------------------------------------------------------------------
 

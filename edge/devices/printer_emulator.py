@@ -12,8 +12,8 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
+from edge.closing import Closing
 from edge.devices.escpos_decode import (
     Align,
     Cut,
@@ -111,7 +111,7 @@ def status_answer(n: int, *, paper_out: bool, near_end: bool) -> int:
     return PaperStatus(near_end=near_end or paper_out, end=paper_out).encode()
 
 
-class PrinterEmulator:
+class PrinterEmulator(Closing):
     """A receipt printer behind a real pty; open ``emulator.path`` as the printer's port.
 
     >>> with PrinterEmulator() as emu:
@@ -232,13 +232,3 @@ class PrinterEmulator:
     def close(self) -> None:
         self.port.close()
 
-    def __enter__(self) -> PrinterEmulator:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

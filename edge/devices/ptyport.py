@@ -23,14 +23,15 @@ import threading
 import time
 import tty
 from collections.abc import Callable
-from types import TracebackType
+
+from edge.closing import Closing
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[bytes], bytes | None]
 
 
-class PtyPort:
+class PtyPort(Closing):
     """Owns a pty pair; one thread reads what the driver writes and feeds ``handler``.
 
     ``handler(data)`` returns bytes to send back to the driver, or None.
@@ -106,13 +107,3 @@ class PtyPort:
             with contextlib.suppress(OSError):
                 os.close(fd)
 
-    def __enter__(self) -> PtyPort:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

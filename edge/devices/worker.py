@@ -27,9 +27,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, Protocol
 
+from edge.closing import Closing
 from edge.devices.state import DeviceError, DeviceState
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class _Work:
     submitted: float
 
 
-class OutputWorker:
+class OutputWorker(Closing):
     """Owns the driver that ``opener`` makes; runs submitted jobs in order."""
 
     def __init__(
@@ -97,16 +97,6 @@ class OutputWorker:
         self._jobs.put(None)
         self._thread.join(timeout=10)
 
-    def __enter__(self) -> OutputWorker:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # --- the owning thread ------------------------------------------------------------
 
