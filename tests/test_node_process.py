@@ -147,6 +147,7 @@ def test_broker_without_a_login_in_the_config_is_refused(
     assert "mqtt: --broker needs the node's login in [mqtt]" in capsys.readouterr().err
 
 
+@pytest.mark.filterwarnings("ignore::gpiozero.exc.PinFactoryFallback")
 def test_without_gpio_a_real_node_says_so_and_stops(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
