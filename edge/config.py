@@ -81,6 +81,7 @@ class MqttConfig:
     allow_anonymous: bool = False
     keepalive: int = 30
     health_interval_s: float = 30.0
+    backlog_warn: int = 1000  # unacked events above which health warns
 
 
 @dataclass(frozen=True)
@@ -212,6 +213,7 @@ def _mqtt(raw: dict[str, Any] | None, base: Path, source: str) -> MqttConfig | N
         allow_anonymous=raw.get("allow_anonymous", False),
         keepalive=raw.get("keepalive", 30),
         health_interval_s=raw.get("health_interval_s", 30.0),
+        backlog_warn=raw.get("backlog_warn", 1000),
     )
 
 

@@ -30,7 +30,7 @@ from gpiozero.exc import GPIOZeroError
 from edge import __version__
 from edge.braille.codec import decode, to_unicode
 from edge.config import ConfigError, MqttConfig, NodeConfig, load_config
-from edge.mqtt.link import MqttLink
+from edge.mqtt.link import LinkOptions, MqttLink
 from edge.node import Board, Hardware, Node
 from edge.node_actions import CommandError
 from edge.pinmap import PinMap, default_pinmap_path
@@ -128,7 +128,8 @@ def mqtt_settings(config: NodeConfig, broker: tuple[str, int] | None) -> MqttCon
 def start_link(node: Node, config: NodeConfig, mqtt: MqttConfig) -> MqttLink:
     """The MQTT link to the site broker; the node's notifier from now on."""
     link = MqttLink(mqtt, site=config.site, node=config.node, roles=sorted(config.roles),
-                    version=__version__, outbox_path=node.ctx.engine.db_path, actions=node)
+                    version=__version__, outbox_path=node.ctx.engine.db_path, actions=node,
+                    options=LinkOptions(backlog_warn=mqtt.backlog_warn))
     link.start()
     return link
 
