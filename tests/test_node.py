@@ -119,6 +119,7 @@ def test_calls_are_spoken_with_the_counter(running: Running) -> None:
     running.sim.press("A")
     running.wait_for("issued")
     time.sleep(0.6)  # a second press of one button within 0.5 s is taken as a double tap
+    running.node.ctx.speech.wait_idle(60)  # a new call on counter 1 cuts its last words
     running.sim.press("next-1")
     running.wait_for("called")
     spoken = running.spoken()
@@ -133,6 +134,7 @@ def test_paper_out_the_patient_still_hears_the_number(running: Running) -> None:
     running.sim.press("A")
     running.wait_for("fault")
     assert running.node.health()["printer"] == "paper_out"
+    running.node.ctx.speech.wait_idle(60)  # the next press would interrupt this patient's
     running.sim.press("D")
     running.wait_for("issued", 2)
     spoken = " ".join(running.spoken())
