@@ -17,6 +17,7 @@ import http.client
 import json
 import os
 import queue
+import random
 import signal
 import socket
 import subprocess
@@ -43,12 +44,36 @@ START_TIMEOUT_S = 20.0  # only a guard against a hung test; never a pass/fail th
 MESSAGE_TIMEOUT_S = 30.0
 
 
+_HANDED_OUT: set[int] = set()
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    """A TCP port on loopback that nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        port: int = s.getsockname()[1]
+    """A TCP port on loopback that nobody listens on right now.
+
+    Taken below the kernel's ephemeral range, so that no outgoing connection (a test's own
+    MQTT client, say) can take it between now and the moment a broker binds it, and never
+    the same port twice in one test session.
+    """
+    low, rng = _ephemeral_low(), random.Random()
+    for _ in range(1000):
+        port = rng.randrange(10_000, max(10_001, low))
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind((HOST, port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
         return port
+    raise RuntimeError("no free loopback port below the ephemeral range")
 
 
 def wait_until(check: Callable[[], bool], what: str, timeout: float = START_TIMEOUT_S) -> None:
@@ -425,9 +450,10 @@ class NatsCluster:
             wait_until(partial(self._healthy, server), f"{server.spec.name} JetStream", 60)
 
     def _healthy(self, s: NatsServer) -> bool:
-        for proc in self._procs:
+        for proc, server in zip(self._procs, self.servers, strict=True):
             if proc.poll() is not None:
-                raise RuntimeError(f"nats-server exited: {s.log.read_text(errors='replace')}")
+                log = server.log.read_text(errors="replace")
+                raise RuntimeError(f"nats-server {server.spec.name} exited: {log}")
         conn = http.client.HTTPConnection(s.spec.host, s.spec.http_port, timeout=1)
         try:
             conn.request("GET", "/healthz")
