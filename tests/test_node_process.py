@@ -25,6 +25,12 @@ def test_simulated_node_from_stdin(tmp_path: Path) -> None:
     node.send("health")
     health = json.loads(node.expect("{"))
     assert health["printer"] == "ok" and health["embosser"] == "ok"
+    assert health["cells"] == "ok"
+    assert cells_until(node, " C-001 0")  # the last patient's number, 0 waiting before
+    node.send("key 0")
+    node.expect("cell-key key=0")
+    node.send("message tunggu sebentar")
+    assert cells_until(node, " tunggu sebentar")
     assert node.quit() == 0
     assert embossed_numbers(tmp_path) == ["A-001", "B-001", "C-001"]
     printed = sorted(p.name for p in (tmp_path / "printed").glob("*.txt"))
@@ -40,6 +46,16 @@ def test_simulated_node_from_stdin(tmp_path: Path) -> None:
     again.send("press A")
     again.expect("issued number=A-002")
     assert again.quit() == 0
+
+
+def cells_until(node: NodeProcess, suffix: str, tries: int = 100) -> bool:
+    """Ask for the cells until they show ``suffix`` (the cells' worker is asynchronous)."""
+    for _ in range(tries):
+        node.send("cells")
+        if node.expect("cells ").endswith(suffix):
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def test_bad_control_lines_get_an_error_and_the_node_goes_on(tmp_path: Path) -> None:
