@@ -35,6 +35,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
+from edge.closing import Closing
 from edge.config import MqttConfig
 from edge.mqtt import payloads
 from edge.mqtt.commands import CommandDispatcher
@@ -124,7 +125,7 @@ class _Incoming:
     retained: bool = False
 
 
-class MqttLink:
+class MqttLink(Closing):
     """The node's connection to its site broker (see the module docstring)."""
 
     def __init__(
@@ -214,9 +215,6 @@ class MqttLink:
     def __enter__(self) -> MqttLink:
         self.start()
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def _hand_over(self, work: Work) -> None:
         self._work.put(work)

@@ -19,8 +19,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from types import TracebackType
 
+from edge.closing import Closing
 from edge.devices.state import DeviceError, DeviceState
 from edge.speech.backends import SpeechBackend, Utterance
 
@@ -66,7 +66,7 @@ class _Item:
     cancel: threading.Event
 
 
-class SpeechWorker:
+class SpeechWorker(Closing):
     """Owns a speech back-end on its own thread.
 
     >>> from edge.speech.backends import WavBackend
@@ -191,14 +191,6 @@ class SpeechWorker:
 
     def __enter__(self) -> SpeechWorker:
         return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _touch(self, channel: str) -> _Channel:
         """The channel, its volume reset if it sat idle; marks an action now (lock held)."""
