@@ -3,10 +3,10 @@
 Every method here is blocking and is called from ONE thread only, the speech worker's
 (``edge.speech.worker``). ``open()`` runs on that thread too.
 
-Text is rendered by pyttsx3's espeak driver (``save_to_file``, which loads libespeak-ng via
-ctypes) with the Indonesian voice, in a short process of its own per utterance
-(``edge.speech.render``): pyttsx3 hangs when driven from several threads, and within one
-long-lived process its espeak driver cut renders short or lost the rate now and then.
+Text is rendered by libespeak-ng through pyttsx3's ctypes binding, in synchronous mode,
+with the Indonesian voice, in a short process of its own per utterance
+(``edge.speech.render``, which says why: pyttsx3's asynchronous engine loop cut renders
+short or lost the rate now and then).
 Playback is ``aplay`` (alsa-utils), started by us and
 not by pyttsx3: pyttsx3 2.99's espeak ``say()`` shells out to ``aplay`` with ``os.system``,
 which can be neither interrupted nor checked for failure. Volume is applied to the samples
@@ -65,8 +65,8 @@ class SpeechBackend(Protocol):
 
 
 class Pyttsx3Synth:
-    """Text to PCM: pyttsx3's espeak driver with espeak-ng's Indonesian voice, one short
-    process per utterance (``edge.speech.render``; why: see that module).
+    """Text to PCM: libespeak-ng (through pyttsx3's binding) with the Indonesian voice, one
+    short process per utterance (``edge.speech.render``; why: see that module).
 
     >>> synth = Pyttsx3Synth(voice="id")
     >>> synth.open(); pcm = synth.render("Nomor antrean A satu."); synth.close()

@@ -1,26 +1,24 @@
-"""The speech engine's own process: pyttsx3 + espeak-ng render one text to a WAV file.
+"""The speech engine's own process: espeak-ng renders one text to a WAV file.
 
 Run by ``Pyttsx3Synth`` as ``python -m edge.speech.render --voice id --rate 150 --out F``
-with the text on stdin. A fresh engine per utterance: pyttsx3 2.99's espeak driver keeps
-state between utterances (it cancels what libespeak-ng still reports as playing, and
-loses queued property changes), which within one long-lived process made renders come
-out cut short or at the wrong rate in about half of our test runs. In a process of its own
-every render starts clean, and the process can be killed if it hangs. Exit status: 0 done,
-3 no such voice, 4 no audio produced. ``--check`` prints the voice id and renders nothing.
+with the text on stdin. It drives libespeak-ng through pyttsx3's own binding
+(``pyttsx3.drivers._espeak``) in *synchronous* mode: ``Synth`` returns when the whole text
+has been rendered into our callback. pyttsx3's engine loop (``save_to_file`` +
+``runAndWait``) is asynchronous on Debian's espeak-ng and cancels what libespeak-ng still
+reports as playing: within one process renders came out cut short or at the wrong rate in
+about half of the full test runs, and even with a fresh engine per process now and then.
+A process per utterance keeps the engine state clean and can be killed if it hangs.
+Exit status: 0 done, 3 no such voice, 4 no audio. ``--check`` prints the voice id only.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
+import ctypes
 import sys
-import threading
-import time
+import wave
 from collections.abc import Iterable, Sequence
 from typing import Any
-
-FINISH_TIMEOUT_S = 30.0
 
 
 def choose_voice(voices: Iterable[tuple[str, Sequence[str]]], wanted: str) -> str | None:
@@ -48,35 +46,54 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args(argv)
 
-    import pyttsx3
+    from pyttsx3.drivers import _espeak  # pyttsx3's binding: loads libespeak-ng via ctypes
 
-    engine = pyttsx3.init("espeak")
-    voices = [(v.id, list(v.languages or [])) for v in engine.getProperty("voices")]
+    sample_rate = _espeak.Initialize(_espeak.AUDIO_OUTPUT_SYNCHRONOUS, 500)
+    if sample_rate <= 0:
+        print("libespeak-ng failed to initialise", file=sys.stderr)
+        return 4
+    voices = [(_text(v.identifier), [_language(v.languages)]) for v in _espeak.ListVoices()]
     voice_id = choose_voice(voices, args.voice)
-    if voice_id is None:
+    if voice_id is None or _espeak.SetVoiceByName(voice_id.encode()) != 0:
         print(f"espeak-ng has no voice {args.voice!r}", file=sys.stderr)
         return 3
     if args.check:
         print(voice_id)
         return 0
-    return render(engine, voice_id, args.rate, sys.stdin.read(), args.out)
+    _espeak.SetParameter(_espeak.RATE, args.rate, 0)
+    samples = synthesize(_espeak, sys.stdin.read())
+    if not samples:
+        return 4
+    with wave.open(args.out, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(sample_rate)
+        out.writeframes(samples)
+    return 0
 
 
-def render(engine: Any, voice_id: str, rate: int, text: str, out: str) -> int:
-    from pyttsx3.drivers import _espeak
+def _text(raw: bytes | None) -> str:
+    return (raw or b"").decode("utf-8", "replace")
 
-    engine.setProperty("voice", voice_id)
-    engine.setProperty("rate", rate)
-    finished = threading.Event()
-    engine.connect("finished-utterance", lambda **_: finished.set())
-    with open(os.devnull, "w") as null, contextlib.redirect_stdout(null):  # "Audio saved to"
-        engine.save_to_file(text, out)
-        engine.runAndWait()  # returns when synthesis has started, not finished
-        finished.wait(FINISH_TIMEOUT_S)
-        deadline = time.monotonic() + FINISH_TIMEOUT_S
-        while _espeak.IsPlaying() and time.monotonic() < deadline:
-            time.sleep(0.001)
-    return 0 if os.path.exists(out) and os.path.getsize(out) > 44 else 4
+
+def _language(raw: bytes | None) -> str:
+    """espeak's language list: a priority byte, then the name, NUL-terminated."""
+    return _text(raw)[1:] if raw else ""
+
+
+def synthesize(espeak: Any, text: str) -> bytes:
+    """All of ``text`` as 16-bit PCM; in synchronous mode ``Synth`` returns when done."""
+    chunks: list[bytes] = []
+
+    def collect(wav: Any, count: int, _events: Any) -> int:
+        if count > 0:
+            chunks.append(ctypes.string_at(wav, count * 2))
+        return 0  # continue
+
+    espeak.SetSynthCallback(collect)
+    espeak.Synth(text.encode("utf-8"), flags=espeak.CHARS_UTF8)
+    espeak.Synchronize()
+    return b"".join(chunks)
 
 
 if __name__ == "__main__":
