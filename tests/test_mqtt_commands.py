@@ -19,7 +19,7 @@ from test_mqtt_link import TOPICS, LiveNode, until_topic
 
 from edge.config import load_config
 from edge.mqtt.commands import COMMAND_NAMES, CommandDispatcher, Reply
-from edge.mqtt.schemas import Schemas
+from contract.schemas import Schemas
 from edge.node import Node
 from edge.queue.outbox import Outbox
 from edge.simulation import Simulation
