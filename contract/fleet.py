@@ -152,7 +152,8 @@ def _node(raw: object, where: str) -> FleetNode:
 
 def _service(raw: object, where: str) -> Service:
     s = _mapping(raw, where)
-    return Service(code=_str(s.get("code"), f"{where}.code"), name=_str(s.get("name"), f"{where}.name"))
+    code = _str(s.get("code"), f"{where}.code")
+    return Service(code=code, name=_str(s.get("name"), f"{where}.name"))
 
 
 def _counter(raw: object, where: str) -> Counter:

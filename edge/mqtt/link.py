@@ -35,14 +35,14 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from edge.closing import Closing
-from edge.config import MqttConfig
 from contract import payloads
-from edge.mqtt.commands import CommandDispatcher
-from edge.mqtt.health import read_system
 from contract.payloads import Status, encode, now_iso
 from contract.schemas import Schemas
 from contract.topics import NodeTopics
+from edge.closing import Closing
+from edge.config import MqttConfig
+from edge.mqtt.commands import CommandDispatcher
+from edge.mqtt.health import read_system
 from edge.node_actions import NodeActions
 from edge.queue.outbox import Outbox
 
