@@ -20,7 +20,7 @@ is_pi=0
 grep -qs "Raspberry Pi" /proc/device-tree/model && is_pi=1
 
 packages=(python3 python3-venv python3-dev build-essential espeak-ng libespeak-ng1 alsa-utils
-          mosquitto mosquitto-clients openssl sox tzdata)
+          mosquitto mosquitto-clients openssl sox tzdata fonts-dejavu-core)
 [ "$dev" -eq 1 ] && packages+=(nats-server)
 [ "$is_pi" -eq 1 ] && packages+=(python3-lgpio)
 

@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "edge.cells.cli",  # brexit cells
     "mqtt_config.cli",  # brexit broker
     "edge.selftest.cli",  # brexit selftest
+    "edge.labels.cli",  # brexit labels
 )
 
 
