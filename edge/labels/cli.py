@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
 from edge.braille.codec import BrailleError
-from edge.config import ConfigError, load_config
+from edge.config import ConfigError, NodeConfig, load_config, parse_config
 from edge.labels.buttons import node_buttons
 from edge.labels.dims import LabelDims
 from edge.labels.glyphs import DEFAULT_FONT, FontError
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         dims = LabelDims(max_cells=args.max_cells,
                          **{name: getattr(args, name) for name in DIM_OPTIONS})
-        config = load_config(args.config)
+        config = buttons_config(args.config)
         buttons = node_buttons(config)
         args.out.mkdir(parents=True, exist_ok=True)
         for button in buttons:
@@ -57,3 +58,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"brexit labels: {e}", file=sys.stderr)
         return 2
     return 0
+
+
+def buttons_config(path: Path | None) -> NodeConfig:
+    """The node's config without its ``[mqtt]`` table: labels need no credentials, and a
+    technician makes them on a laptop that has none."""
+    if path is None:
+        return load_config(None)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror or e}") from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from e
+    raw.pop("mqtt", None)
+    return parse_config(raw, source=str(path), base=path.parent)
