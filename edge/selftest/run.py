@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from edge.config import NodeConfig
@@ -77,12 +78,20 @@ def run_checks(rig: Rig, opts: Options, now: datetime) -> tuple[CheckResult, ...
     return tuple(results)
 
 
-def run_selftest(rig: Rig, opts: Options) -> Outcome:
+Recorder = Callable[[dict[str, Any]], None]  # appends the event's data to the outbox
+
+
+def run_selftest(rig: Rig, opts: Options, record: Recorder | None = None) -> Outcome:
+    """Check, tell, then record the event (by default in the outbox under ``data_dir``)."""
     config = rig.config
     now = datetime.now(ZoneInfo(config.timezone))
     results = run_checks(rig, opts, now)
     outcome = tell(rig, results, opts, now)
-    record_event(config, opts.data_dir, results, opts.trigger)
+    data = event_data(results, opts.trigger)
+    if record is None:
+        record_event(config, opts.data_dir, data)
+    else:
+        record(data)
     return outcome
 
 
@@ -104,13 +113,12 @@ def tell(rig: Rig, results: Sequence[CheckResult], opts: Options, now: datetime)
     return Outcome(tuple(results), spoken, tuple(lines))
 
 
-def record_event(config: NodeConfig, data_dir: Path, results: Sequence[CheckResult],
-                 trigger: str) -> int:
-    """Append the ``selftest`` event to the node's outbox; returns its seq."""
+def record_event(config: NodeConfig, data_dir: Path, data: dict[str, Any]) -> int:
+    """Append the ``selftest`` event to the outbox of the node at ``data_dir``; its seq."""
     data_dir.mkdir(parents=True, exist_ok=True)
     engine = QueueEngine(data_dir / "queue.db", config)
     try:
-        return engine.record(EVENT_TYPE, event_data(results, trigger))
+        return engine.record(EVENT_TYPE, data)
     finally:
         engine.close()
 
