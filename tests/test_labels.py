@@ -65,14 +65,22 @@ def test_stl_has_raised_print_and_domed_dots(made: list[LabelFiles]) -> None:
     mesh = trimesh.load(files.stl, file_type="stl")
     z = mesh.vertices[:, 2]
     assert z.max() == pytest.approx(dims.plate_thickness + dims.print_raise)
-    print_top = mesh.vertices[np.abs(z - z.max()) < 1e-4]
-    assert print_top[:, 1].min() > files.layout.y0  # the print is above the Braille
     # a dome: base 1.5 mm wide at the plate, 0.8 mm tall
     x, y = dome_tops(mesh, dims)[0]
     around = mesh.vertices[np.hypot(mesh.vertices[:, 0] - x, mesh.vertices[:, 1] - y) < 1.0]
     rim = around[np.abs(around[:, 2] - dims.plate_thickness) < 1e-3]
     radii = np.hypot(rim[:, 0] - x, rim[:, 1] - y)
     assert radii.max() == pytest.approx(dims.dot_base / 2, abs=0.05)
+
+
+def test_raised_print_is_9_5_mm_clear_of_the_braille(made: list[LabelFiles]) -> None:
+    for files in made:  # "Panggil ulang 1" has descenders
+        dims = files.layout.dims
+        mesh = trimesh.load(files.stl, file_type="stl")
+        z = mesh.vertices[:, 2]
+        print_top = mesh.vertices[np.abs(z - (dims.plate_thickness + dims.print_raise)) < 1e-4]
+        braille_top = files.layout.y0 + dims.dot_base / 2
+        assert print_top[:, 1].min() - braille_top >= 9.5, files.stl.name  # ADA 703.4.1
 
 
 def test_svg_dots_read_back(made: list[LabelFiles]) -> None:

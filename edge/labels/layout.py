@@ -1,8 +1,8 @@
 """Where everything sits on a label plate: pure geometry, no mesh.
 
 The plate's lower-left corner is the origin, y points up, z up from the plate's back.
-The raised print is at the top; the Braille below it (ADA 703.4.1: Braille below the text),
-left-aligned with it. Dot ``d`` (1–6) of cell ``c`` on line ``l`` sits at
+The raised print is at the top; the Braille below it, left-aligned with it and 9.5 mm clear
+of the lowest descender (ADA 703.4.1). Dot ``d`` (1–6) of cell ``c`` on line ``l`` sits at
 ``x = x0 + c·cell_spacing + (d > 3)·dot_spacing`` and
 ``y = y0 − l·line_spacing − ((d − 1) mod 3)·dot_spacing``.
 
@@ -20,8 +20,9 @@ from edge.braille.codec import encode
 from edge.braille.layout import wrap
 from edge.labels.dims import LabelDims
 
-PRINT_GAP = 5.0  # mm between the lowest print baseline and the top of the Braille
-PRINT_LEADING = 1.5  # print line pitch, in cap heights
+BRAILLE_CLEARANCE = 9.5  # mm from any raised letter to the Braille (ADA 703.4.1: 3/8 in)
+DESCENT = 0.33  # a descender's depth in cap heights (DejaVu Sans: 0.236 em / 0.729 em)
+PRINT_LEADING = 1.6  # print line pitch, in cap heights
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def plate_layout(text: str, *, print_width: Callable[[str], float],
     x0 = m + r
     y0 = m + braille_h - r
     pitch = PRINT_LEADING * dims.print_height
-    lowest = m + braille_h + PRINT_GAP
+    lowest = m + braille_h + BRAILLE_CLEARANCE + DESCENT * dims.print_height
     baselines = tuple(lowest + (len(lines) - 1 - i) * pitch for i in range(len(lines)))
     width = 2 * m + max(braille_w, *(print_width(line) for line in lines))
     height = baselines[0] + dims.print_height + m
