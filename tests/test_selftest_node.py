@@ -86,6 +86,7 @@ def test_command_runs_the_selftest_on_the_node_devices(node: tuple[Simulation, N
     assert isinstance(data, dict) and data["trigger"] == "command" and "E21" in data["codes"]
     checks = {c["check"]: c["status"] for c in data["checks"]}
     assert checks["button:done-2"] == checks["embosser"] == checks["cells"] == "pass"
+    assert n.health()["printer"] == "paper_out"  # and so the NCC's health view shows it
     report = (tmp_path / "selftest.txt").read_text(encoding="utf-8")
     assert "E21: printer kertas habis" in report
     spoken = [s.utterance.text for s in n.ctx.speech.spoken if s.utterance.channel == "selftest"]

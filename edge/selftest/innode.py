@@ -24,7 +24,8 @@ from edge.cells.driver import CellsDriver
 from edge.devices.debounce import ButtonEvent, ButtonEventKind
 from edge.devices.embosser import Embosser
 from edge.devices.printer import TicketPrinter
-from edge.devices.worker import OutputWorker
+from edge.devices.state import DeviceError, DeviceState
+from edge.devices.worker import Driver, OutputWorker
 from edge.labels.buttons import ButtonLabel
 from edge.node_actions import CommandError
 from edge.selftest.devices import Press
@@ -111,11 +112,22 @@ class NodeRig:
 
 
 def on_worker(worker: OutputWorker | None, job: Callable[[Any], R]) -> R | None:
-    """Run ``job`` on ``worker``'s thread and wait for it; None when it could not run."""
+    """Run ``job`` on ``worker``'s thread and wait for it; None when it could not run.
+
+    A device the job found faulty is raised to the worker afterwards, so the node's health,
+    its fault LED and a ``device.fault`` event show it, as after a patient's ticket.
+    """
     if worker is None:
         return None
     box: list[R] = []
-    worker.submit(lambda driver: box.append(job(driver)), label="selftest")
+
+    def run(driver: Driver) -> None:
+        box.append(job(driver))
+        state = driver.state()
+        if state is not DeviceState.OK:
+            raise DeviceError(f"{worker.name}: self-test found it {state.value}", state)
+
+    worker.submit(run, label="selftest")
     worker.drain(JOB_TIMEOUT_S)
     return box[0] if box else None
 
