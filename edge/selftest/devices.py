@@ -73,7 +73,8 @@ def button_checks(
     rig: Rig, buttons: Sequence[ButtonLabel], timeout_s: float
 ) -> list[CheckResult]:
     """Ask for each button in turn. When nobody presses anything at the first prompt, no
-    technician is there: the other buttons are skipped rather than each waited for."""
+    technician is there (a first boot left alone): every button is skipped, not failed;
+    the summary still says how many were skipped."""
     if not buttons:
         return []
     error = rig.open_buttons(buttons)
@@ -82,15 +83,19 @@ def button_checks(
     results: list[CheckResult] = []
     attended = False
     for i, label in enumerate(buttons):
-        check = f"button:{label.button}"
         if i > 0 and not attended:
-            results.append(skipped(check, f"tombol {label.text} tidak diuji (tidak ada teknisi)"))
+            results.append(unattended(label))
             continue
         rig.say(f"Tekan tombol {label.text}.")
         press = rig.wait_press(label.button, timeout_s)
         attended = attended or press.pressed or bool(press.others)
-        results.append(button_result(label, press))
+        results.append(button_result(label, press) if attended else unattended(label))
     return results
+
+
+def unattended(label: ButtonLabel) -> CheckResult:
+    return skipped(f"button:{label.button}",
+                   f"tombol {label.text} tidak diuji: tidak ada tombol yang ditekan")
 
 
 def button_result(label: ButtonLabel, press: Press) -> CheckResult:
