@@ -51,7 +51,8 @@ class Rig(Protocol):
     def wait_press(self, button: str, timeout_s: float) -> Press: ...
 
     def with_printer(self, job: Callable[[TicketPrinter], R]) -> R | None:
-        """Run ``job`` on the printer's owning thread; None when no printer is fitted."""
+        """Run ``job`` on the printer's owning thread; None when no printer is fitted.
+        Raises DeviceError when the job could not run (the device cannot be opened)."""
         ...
 
     def with_embosser(self, job: Callable[[Embosser], R]) -> R | None: ...
@@ -140,8 +141,11 @@ def _printer_fault(state: DeviceState) -> CheckResult:
 def printer_check(rig: Rig, now: datetime) -> CheckResult:
     if not rig.config.printer.enabled:
         return skipped("printer", "printer tidak dipasang")
-    result = rig.with_printer(printer_job(sample_ticket_lines(rig.config, now)))
-    return result or fail(Fault.PRINTER_OFFLINE, "printer")
+    try:
+        result = rig.with_printer(printer_job(sample_ticket_lines(rig.config, now)))
+    except DeviceError:
+        return fail(Fault.PRINTER_OFFLINE, "printer")
+    return result or skipped("printer", "printer tidak dipasang")
 
 
 # --- embosser -------------------------------------------------------------------------------
@@ -179,8 +183,11 @@ def _embosser_fault(state: DeviceState) -> CheckResult:
 def embosser_check(rig: Rig) -> CheckResult:
     if not rig.config.embosser.enabled:
         return skipped("embosser", "embosser tidak dipasang")
-    result = rig.with_embosser(embosser_job(rig.config.embosser.width))
-    return result or fail(Fault.EMBOSSER_OFFLINE, "embosser")
+    try:
+        result = rig.with_embosser(embosser_job(rig.config.embosser.width))
+    except DeviceError:
+        return fail(Fault.EMBOSSER_OFFLINE, "embosser")
+    return result or skipped("embosser", "embosser tidak dipasang")
 
 
 # --- cells ----------------------------------------------------------------------------------
@@ -207,5 +214,8 @@ def cells_job(cells: int, ready_s: float) -> Callable[[CellsDriver], CheckResult
 def cells_check(rig: Rig, ready_s: float = 5.0) -> CheckResult:
     if not rig.config.cells.enabled:
         return skipped("cells", "sel Braille tidak dipasang")
-    result = rig.with_cells(cells_job(rig.config.cells.width, ready_s))
-    return result or fail(Fault.CELLS_OFFLINE, "cells")
+    try:
+        result = rig.with_cells(cells_job(rig.config.cells.width, ready_s))
+    except DeviceError:
+        return fail(Fault.CELLS_OFFLINE, "cells")
+    return result or skipped("cells", "sel Braille tidak dipasang")

@@ -112,7 +112,8 @@ class NodeRig:
 
 
 def on_worker(worker: OutputWorker | None, job: Callable[[Any], R]) -> R | None:
-    """Run ``job`` on ``worker``'s thread and wait for it; None when it could not run.
+    """Run ``job`` on ``worker``'s thread and wait for it; None when there is no worker,
+    DeviceError (offline) when the job could not run (the driver would not open).
 
     A device the job found faulty is raised to the worker afterwards, so the node's health,
     its fault LED and a ``device.fault`` event show it, as after a patient's ticket.
@@ -129,7 +130,10 @@ def on_worker(worker: OutputWorker | None, job: Callable[[Any], R]) -> R | None:
 
     worker.submit(run, label="selftest")
     worker.drain(JOB_TIMEOUT_S)
-    return box[0] if box else None
+    if not box:
+        raise DeviceError(f"{worker.name}: the self-test could not reach it",
+                          DeviceState.OFFLINE)
+    return box[0]
 
 
 class NodeSelftest:
