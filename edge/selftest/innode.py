@@ -153,9 +153,10 @@ class NodeSelftest:
             if self.running:
                 raise CommandError("a self-test is already running")
             self._rig = NodeRig(self._node, self._cancel)
-            self._thread = threading.Thread(target=self._run, args=(self._rig, trigger),
-                                            name="selftest", daemon=True)
-            self._thread.start()
+            thread = threading.Thread(target=self._run, args=(self._rig, trigger),
+                                      name="selftest", daemon=True)
+            thread.start()
+            self._thread = thread  # only a started thread is ever seen by wait()
         return {"started": True, "trigger": trigger}
 
     def intercept(self, event: ButtonEvent) -> bool:
