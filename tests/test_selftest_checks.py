@@ -32,6 +32,7 @@ from edge.selftest.devices import (
 )
 from edge.selftest.result import CheckResult, Fault, Status, fail, passed, skipped
 from edge.selftest.words import count_phrase, event_data, spoken_code, spoken_summary
+from mqtt_config.pki import make_ca
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "selftest.md"
 
@@ -220,9 +221,8 @@ def test_broker_check_steps(broker_pair: BrokerPair, tmp_path: Path) -> None:
         "E51": replace(good, port=free_port()),
         "E53": replace(good, password="wrong"),
     }
-    other_ca = tmp_path / "other-ca.crt"
-    other_ca.write_text(Path("/etc/ssl/certs/ca-certificates.crt").read_text())
-    cases["E52"] = replace(good, tls_ca=other_ca)
+    stranger = make_ca(tmp_path / "other-ca", name="Not the fleet CA")
+    cases["E52"] = replace(good, tls_ca=stranger.cert)
     for code, cfg in cases.items():
         result = broker_check(cfg, timeout_s=5)
         assert (result.status, result.code) == (Status.FAIL, code), result
