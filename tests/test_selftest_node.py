@@ -87,6 +87,7 @@ def test_command_runs_the_selftest_on_the_node_devices(node: tuple[Simulation, N
     checks = {c["check"]: c["status"] for c in data["checks"]}
     assert checks["button:done-2"] == checks["embosser"] == checks["cells"] == "pass"
     assert n.health()["printer"] == "paper_out"  # and so the NCC's health view shows it
+    assert sim.cells.dots() == (0,) * 20  # the test pattern is gone: the cells were blank
     report = (tmp_path / "selftest.txt").read_text(encoding="utf-8")
     assert "E21: printer kertas habis" in report
     spoken = [s.utterance.text for s in n.ctx.speech.spoken if s.utterance.channel == "selftest"]

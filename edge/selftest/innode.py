@@ -107,8 +107,21 @@ class NodeRig:
         return on_worker(self._node.ctx.embosser, job)
 
     def with_cells(self, job: Callable[[CellsDriver], R]) -> R | None:
+        """The job, then what the cells showed before it (the display shows a text only
+        when it changes, so the test pattern would otherwise stay)."""
         cells = self._node.ctx.cells
-        return on_worker(cells.worker, job) if isinstance(cells, CellsDisplay) else None
+        if not isinstance(cells, CellsDisplay):
+            return None
+        shown = cells.text
+
+        def job_then_restore(driver: CellsDriver) -> R:
+            try:
+                return job(driver)
+            finally:
+                with contextlib.suppress(DeviceError):
+                    driver.show(shown)
+
+        return on_worker(cells.worker, job_then_restore)
 
 
 def on_worker(worker: OutputWorker | None, job: Callable[[Any], R]) -> R | None:
