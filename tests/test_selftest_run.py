@@ -107,6 +107,7 @@ def test_bad_config_is_reported_spoken_and_exits_2(tmp_path: Path,
     assert capsys.readouterr().err.count("\n") == 1
 
 
+@pytest.mark.filterwarnings("ignore::gpiozero.exc.PinFactoryFallback")
 def test_real_mode_makes_its_data_directory_and_never_crashes(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Without --simulate on a machine that is not a Pi: no GPIO, maybe no sound card; the
