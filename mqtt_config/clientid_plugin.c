@@ -155,6 +155,7 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
 		mosquitto_log_printf(MOSQ_LOG_ERR, "brexit-clientid: plugin_opt_clientids is missing");
 		return MOSQ_ERR_INVAL;
 	}
+	rules_free(&rules); /* a reload (SIGHUP) reads the file again */
 	int rc = rules_load(&rules, path);
 	if(rc != MOSQ_ERR_SUCCESS){
 		rules_free(&rules);
@@ -163,8 +164,8 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
 	plugin_id = identifier;
 	mosquitto_log_printf(MOSQ_LOG_INFO, "brexit-clientid: %zu client id rules from %s",
 			rules.count, path);
-	return mosquitto_callback_register(plugin_id, MOSQ_EVT_BASIC_AUTH, on_basic_auth, NULL,
-			NULL);
+	rc = mosquitto_callback_register(plugin_id, MOSQ_EVT_BASIC_AUTH, on_basic_auth, NULL, NULL);
+	return rc == MOSQ_ERR_ALREADY_EXISTS ? MOSQ_ERR_SUCCESS : rc;
 }
 
 int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *options, int option_count)

@@ -146,6 +146,11 @@ class Mosquitto:
         """SIGKILL: a crash; only what was already saved survives."""
         self._end(signal.SIGKILL)
 
+    def reload(self) -> None:
+        """SIGHUP (``systemctl reload``): password file, ACL and certificates are read again."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGHUP)
+
     def restart(self) -> None:
         """Start again on the same port with the same persistence directory."""
         self.stop()

@@ -11,7 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from brokers import Address, BrokerPair, Login, MqttProbe, provisioned_pair, refused
+from brokers import (
+    Address,
+    BrokerPair,
+    Login,
+    MqttProbe,
+    provisioned_pair,
+    refused,
+    wait_until,
+)
 
 from mqtt_config.render import Account, AccountKind, client_ids, site_accounts
 
@@ -120,3 +128,14 @@ def test_no_two_accounts_share_a_client_id_pattern() -> None:
                 *site_accounts("janti-2", ["kiosk-1"]), Account(AccountKind.NCC)]
     patterns = [cid for a in accounts for cid in client_ids(a)]
     assert len(patterns) == len(set(patterns))
+
+
+def test_client_ids_still_hold_after_a_reload(broker_pair: BrokerPair) -> None:
+    """``systemctl reload`` (SIGHUP): clients without an id still get one a login may use."""
+    p = broker_pair
+    p.site_broker.reload()
+    wait_until(lambda: "Reloading config." in p.site_broker.log.read_text(errors="replace"),
+               "the site broker to reload")
+    assert not refused(p.site_lan, p.node())
+    assert not refused(p.site_lan, p.node(), client_id="brexit-janti-kiosk-1")
+    assert refused(p.site_lan, p.node("caller-1"), client_id="brexit-janti-kiosk-1")
