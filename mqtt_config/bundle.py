@@ -185,7 +185,7 @@ def renew_server_cert(bundle: Path, ca: pki.CertPair, hosts: Sequence[str] = ())
 def conf_value(text: str, key: str) -> str | None:
     """The value of the first ``key value`` line of a mosquitto.conf.
 
-    >>> conf_value("# user x\nuser mosquitto\n", "user")
+    >>> conf_value("# user x\\nuser mosquitto\\n", "user")
     'mosquitto'
     """
     for line in text.splitlines():
@@ -215,16 +215,31 @@ def make_data_dir(path: Path, user: str | None = None) -> None:
         os.chown(path, *ids)
 
 
+SYSTEMD_DROPIN_DIR = Path("/etc/systemd/system/mosquitto.service.d")
+
+
+def render_systemd_dropin(conf: Path) -> str:
+    """A drop-in making Debian's ``mosquitto.service`` run the rendered config.
+
+    >>> render_systemd_dropin(Path("/etc/brexit/mosquitto/mosquitto.conf")).splitlines()[-2:]
+    ['ExecStart=', 'ExecStart=/usr/sbin/mosquitto -c /etc/brexit/mosquitto/mosquitto.conf']
+    """
+    return ("# BREXIT: run the config rendered by `brexit broker` (docs/brokers.md).\n"
+            "[Service]\nExecStart=\n"
+            f"ExecStart=/usr/sbin/mosquitto -c {conf}\n")
+
+
 INSTALLED = ("mosquitto.conf", "passwd", "acl", "clientids", "ca.crt", "server.crt",
              "server.key")
 
 
-def install(bundle: Path) -> tuple[Path, Path]:
+def install(bundle: Path, systemd_dir: Path | None = None) -> tuple[Path, Path]:
     """Put a bundle where its config says and make the persistence directory.
 
     Copies the broker's files (not ``credentials.toml`` nor ``nodes/``) to the directory its
     ``password_file`` names, gives them and the persistence directory to the ``user`` of the
-    config when it exists (as root), and returns (install_dir, data_dir).
+    config when it exists (as root), writes the drop-in for Debian's ``mosquitto.service``
+    into ``systemd_dir`` when given, and returns (install_dir, data_dir).
     """
     layout = BundleLayout(bundle)
     if not layout.conf.is_file():
@@ -247,4 +262,8 @@ def install(bundle: Path) -> tuple[Path, Path]:
         if ids is not None:
             os.chown(dst, *ids)
     make_data_dir(Path(data), user)
+    if systemd_dir is not None:
+        systemd_dir.mkdir(parents=True, exist_ok=True)
+        dropin = render_systemd_dropin(target / "mosquitto.conf")
+        (systemd_dir / "brexit.conf").write_text(dropin, encoding="utf-8")
     return target, Path(data)

@@ -292,10 +292,17 @@ def _cmd_plugin(args: argparse.Namespace) -> int:
 def _add_install(sub: Any) -> None:
     p = sub.add_parser("install", help="put a bundle in place and make the persistence directory")
     p.add_argument("--bundle", type=Path, required=True, help="a site or central bundle")
+    p.add_argument("--systemd", nargs="?", type=Path, const=bundle.SYSTEMD_DROPIN_DIR,
+                   default=None, metavar="DIR",
+                   help="also write the mosquitto.service drop-in "
+                        f"(default DIR {bundle.SYSTEMD_DROPIN_DIR})")
     p.set_defaults(func=_guarded(_cmd_install))
 
 
 def _cmd_install(args: argparse.Namespace) -> int:
-    target, data = bundle.install(args.bundle)
+    target, data = bundle.install(args.bundle, args.systemd)
     print(f"installed in {target}; persistence in {data}")
+    if args.systemd is not None:
+        print(f"mosquitto.service runs it: {args.systemd / 'brexit.conf'}; now "
+              "`systemctl daemon-reload && systemctl restart mosquitto`")
     return 0

@@ -263,8 +263,12 @@ def test_install_makes_the_persistence_directory_for_the_broker_user(
     data, install_dir = tmp_path / "var" / "mosquitto", tmp_path / "etc" / "mosquitto"
     assert broker_cli.run(_site_argv(tmp_path, ca_dir, "--data-dir", str(data),
                                      "--install-dir", str(install_dir))) == 0
-    assert broker_cli.run(["install", "--bundle", str(tmp_path / "janti")]) == 0
+    dropins = tmp_path / "mosquitto.service.d"
+    assert broker_cli.run(["install", "--bundle", str(tmp_path / "janti"),
+                           "--systemd", str(dropins)]) == 0
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert f"ExecStart=/usr/sbin/mosquitto -c {install_dir / 'mosquitto.conf'}\n" in (
+        dropins / "brexit.conf").read_text()
     for name in ("mosquitto.conf", "passwd", "acl", "clientids", "server.key"):
         assert (install_dir / name).read_bytes() == (tmp_path / "janti" / name).read_bytes()
     assert not (install_dir / "credentials.toml").exists()
