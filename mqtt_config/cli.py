@@ -2,6 +2,7 @@
 
     brexit broker ca --out ca/
     brexit broker site --config janti/*.toml --ca ca/ --central ncc.example.id:8883 --out janti/
+    brexit broker site --fleet deploy/fleet.toml --site janti --ca ca/ --out janti/
     brexit broker central --site-dir janti/ --site-dir arjuno/ --ca ca/ --out central/
     brexit broker renew --bundle janti/ --ca ca/     # a new server certificate, nothing else
     brexit broker plugin --out /usr/local/lib/brexit/  # on the broker host (setup.sh)
@@ -17,9 +18,11 @@ import argparse
 import sys
 import tomllib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
+from contract.fleet import FleetError, load_fleet
 from mqtt_config import bundle, certs, pki, plugin
 from mqtt_config.render import (
     DEFAULT_PLUGIN,
@@ -172,10 +175,11 @@ def _add_site(sub: Any) -> None:
     p = sub.add_parser("site", help="bundle for one puskesmas's site broker")
     p.add_argument("--config", type=Path, action="append", default=[],
                    help="a node's TOML config (repeat for every node of the site)")
-    p.add_argument("--site", help="site id (instead of --config)")
+    p.add_argument("--fleet", type=Path, help="the fleet inventory (deploy/fleet.toml)")
+    p.add_argument("--site", help="site id (with --nodes or --fleet, instead of --config)")
     p.add_argument("--nodes", help="comma-separated node ids (instead of --config)")
     p.add_argument("--site-name", help="the puskesmas's name (with --site)")
-    p.add_argument("--central", required=True, help="central broker HOST:PORT (TLS)")
+    p.add_argument("--central", help="central broker HOST:PORT (TLS; default: the fleet's)")
     p.add_argument("--lan-port", type=_checked(check_port, "--lan-port"), default=1883)
     p.add_argument("--lan-bind", type=_checked(check_bind, "--lan-bind"), default="0.0.0.0")
     p.add_argument("--tls-port", type=_checked(check_port, "--tls-port"), default=8883)
@@ -190,6 +194,8 @@ def _add_site(sub: Any) -> None:
 
 
 def _inventory(args: argparse.Namespace) -> SiteInventory:
+    if args.fleet:
+        return _fleet_site(args).inventory
     if args.config and (args.site or args.nodes):
         raise ProvisionError("--config: give node configs or --site/--nodes, not both")
     if args.config:
@@ -198,6 +204,34 @@ def _inventory(args: argparse.Namespace) -> SiteInventory:
         raise ProvisionError("--site: give --config files, or --site and --nodes")
     nodes = [n.strip() for n in args.nodes.split(",") if n.strip()]
     return SiteInventory.of(args.site, nodes, args.site_name)
+
+
+@dataclass(frozen=True)
+class FleetSite:
+    inventory: SiteInventory
+    central: str
+
+
+def _fleet_site(args: argparse.Namespace) -> FleetSite:
+    if args.config or args.nodes or args.site_name:
+        raise ProvisionError("--fleet: the fleet names the nodes; drop --config/--nodes/"
+                             "--site-name")
+    if not args.site:
+        raise ProvisionError("--fleet: give --site, the site to make the bundle for")
+    try:
+        fleet = load_fleet(args.fleet)
+        site = fleet.site(args.site)
+    except FleetError as e:
+        raise ProvisionError(f"--fleet: {e}") from None
+    inventory = SiteInventory.of(site.id, [n.id for n in site.nodes], site.name)
+    return FleetSite(inventory, f"{fleet.central.host}:{fleet.central.port}")
+
+
+def _central(args: argparse.Namespace) -> Endpoint:
+    text = args.central or (_fleet_site(args).central if args.fleet else None)
+    if not text:
+        raise ProvisionError("--central: give the central broker's HOST:PORT (or --fleet)")
+    return Endpoint.parse(text, "--central")
 
 
 def _toml(path: Path) -> dict[str, Any]:
@@ -211,7 +245,7 @@ def _cmd_site(args: argparse.Namespace) -> int:
     inventory = _inventory(args)
     broker = SiteBroker(
         inventory=inventory,
-        central=Endpoint.parse(args.central, "--central"),
+        central=_central(args),
         bridge_password="",  # filled in by bundle.write_site
         install_dir=_install_dir(args),
         data_dir=args.data_dir.absolute(),

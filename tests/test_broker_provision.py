@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from contract.fleet import load_fleet
 from mqtt_config import cli as broker_cli
 from mqtt_config.bundle import BundleLayout, read_credentials
 from mqtt_config.render import (
@@ -280,3 +281,25 @@ def test_install_makes_the_persistence_directory_for_the_broker_user(
         pytest.skip("not root: files cannot be given to the mosquitto user")
     assert data.stat().st_uid == owner
     assert (install_dir / "server.key").stat().st_uid == owner
+
+
+def test_site_bundle_from_the_fleet_inventory(
+    tmp_path: Path, ca_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fleet_path = Path(__file__).resolve().parents[1] / "deploy" / "fleet.toml"
+    site = load_fleet(fleet_path).site("janti")
+    out = tmp_path / "janti"
+    base = ["site", "--fleet", str(fleet_path), "--ca", str(ca_dir), "--out", str(out)]
+    assert broker_cli.run([*base, "--site", "janti"]) == 0
+    users = {c.account.username for c in read_credentials(BundleLayout(out).credentials)}
+    assert users == {*(f"node.janti.{n.id}" for n in site.nodes), "staff.janti", "bridge.janti"}
+    conf = BundleLayout(out).conf.read_text()
+    assert f"for {site.name} (janti)" in conf
+    assert "address mqtt.ncc.malangkota.go.id:8883\n" in conf
+    capsys.readouterr()
+    for extra, error in ((["--site", "atlantis"], "--fleet: no site 'atlantis'"),
+                         (["--site", "janti", "--nodes", "k1"], "--fleet: the fleet names"),
+                         ([], "--fleet: give --site")):
+        assert broker_cli.run([*base, *extra]) == 2
+        err = capsys.readouterr().err
+        assert error in err and err.count("\n") == 1
