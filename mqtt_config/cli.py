@@ -237,7 +237,7 @@ def _central(args: argparse.Namespace) -> Endpoint:
 def _toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as e:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ProvisionError(f"--config: {path}: {e}") from None
 
 

@@ -114,10 +114,15 @@ def check_port(value: object, field: str) -> int:
     return port
 
 
+COUNT_MAX = 2**31 - 1  # Mosquitto reads its counts as C ints
+
+
 def check_count(value: object, field: str, minimum: int = 0) -> int:
     number = _int(value, field)
     if number < minimum:
         raise ProvisionError(f"{field}: {number} is below {minimum}")
+    if number > COUNT_MAX:
+        raise ProvisionError(f"{field}: {number} is above {COUNT_MAX}")
     return number
 
 
@@ -387,6 +392,9 @@ class BrokerTuning:
             raise ProvisionError(f"--message-size-limit: above MQTT's {MESSAGE_SIZE_MAX}")
         if not self.run_user or not self.run_user.isprintable() or " " in self.run_user:
             raise ProvisionError(f"--run-user: {self.run_user!r} is not a user name")
+        plugin = str(self.clientid_plugin)
+        if not plugin.endswith(".so") or not plugin.isprintable() or " " in plugin:
+            raise ProvisionError(f"--plugin: {plugin!r} is not a shared library path (*.so)")
 
     @property
     def max_packet_size(self) -> int:

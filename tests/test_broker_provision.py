@@ -172,6 +172,9 @@ def _site_argv(tmp_path: Path, ca: Path, *extra: str) -> list[str]:
         (["--site-name", "Janti\nlistener 1 0.0.0.0"], "site_name: "),
         (["--site-name", "Janti\u202e"], "site_name: "),
         (["--run-user", "root\nuser x"], "--run-user: "),
+        (["--max-queued", "9" * 30], "--max-queued: " + "9" * 30 + " is above"),
+        (["--plugin", ""], "--plugin: "),
+        (["--plugin", "/usr/lib/x.so\nlistener 1"], "--plugin: "),
     ],
 )
 def test_site_options_are_checked(
@@ -212,6 +215,9 @@ def test_a_site_name_in_a_node_config_cannot_inject_config_lines(
     config.write_text('site = "janti"\nnode = "k1"\n[site_info\n', encoding="utf-8")
     assert broker_cli.run(argv) == 2
     assert f"--config: {config}: " in capsys.readouterr().err
+    config.write_bytes(b"\xff\xfe")
+    assert broker_cli.run(argv) == 2
+    assert f"--config: {config}: 'utf-8' codec" in capsys.readouterr().err
 
 
 def test_central_options_are_checked(
