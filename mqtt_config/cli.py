@@ -6,7 +6,7 @@
     brexit broker central --site-dir janti/ --site-dir arjuno/ --ca ca/ --out central/
     brexit broker renew --bundle janti/ --ca ca/     # a new server certificate, nothing else
     brexit broker plugin --out /usr/local/lib/brexit/  # on the broker host (setup.sh)
-    brexit broker install --bundle janti/            # on the broker host, as root
+    brexit broker install --bundle janti/ --systemd  # on the broker host, as root
 
 Passwords are written only to files (0600); nothing secret is printed. Bad input is one
 line naming the option or field, and exit status 2.

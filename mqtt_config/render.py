@@ -133,6 +133,13 @@ def _int(value: object, field: str) -> int:
         raise ProvisionError(f"{field}: {value!r} is not a whole number") from None
 
 
+def check_path(value: Path, field: str) -> Path:
+    """A path written into a config: printable, on one line."""
+    if not str(value).isprintable():
+        raise ProvisionError(f"{field}: {str(value)!r} contains a control character")
+    return value
+
+
 def check_bind(value: object, field: str) -> str:
     """A listener's bind address: an IPv4 or IPv6 address (0.0.0.0 = every interface)."""
     try:
@@ -431,6 +438,8 @@ class SiteBroker:
     tuning: BrokerTuning = BrokerTuning()
 
     def __post_init__(self) -> None:
+        check_path(self.install_dir, "--install-dir")
+        check_path(self.data_dir, "--data-dir")
         check_port(self.lan_port, "--lan-port")
         check_port(self.tls_port, "--tls-port")
         check_bind(self.lan_bind, "--lan-bind")
@@ -451,6 +460,8 @@ class CentralBroker:
     tuning: BrokerTuning = BrokerTuning()
 
     def __post_init__(self) -> None:
+        check_path(self.install_dir, "--install-dir")
+        check_path(self.data_dir, "--data-dir")
         check_port(self.tls_port, "--port")
         check_bind(self.tls_bind, "--bind")
 

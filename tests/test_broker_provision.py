@@ -172,6 +172,8 @@ def _site_argv(tmp_path: Path, ca: Path, *extra: str) -> list[str]:
         (["--site-name", "Janti\nlistener 1 0.0.0.0"], "site_name: "),
         (["--site-name", "Janti\u202e"], "site_name: "),
         (["--run-user", "root\nuser x"], "--run-user: "),
+        (["--data-dir", "/var/x\nallow_anonymous true"], "--data-dir: "),
+        (["--install-dir", "/etc/x\rpassword_file /tmp/p"], "--install-dir: "),
         (["--max-queued", "9" * 30], "--max-queued: " + "9" * 30 + " is above"),
         (["--plugin", ""], "--plugin: "),
         (["--plugin", "/usr/lib/x.so\nlistener 1"], "--plugin: "),
