@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from edge import __version__
 
@@ -23,8 +24,18 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (what is wrong, and where help is), in English.
+
+    Sub-commands' parsers are made with the same class, so every ``brexit …`` answers alike.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see: {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="brexit", description="BREXIT: puskesmas nodes for blind and low-vision patients"
     )
     parser.add_argument("--version", action="version", version=f"brexit {__version__}")
