@@ -26,10 +26,36 @@ from edge.pinmap import PinMap, default_pinmap_path
 from edge.speech.backends import Pyttsx3Backend, SpeechBackend, WavBackend
 
 PRESS_S = 0.08  # how long a simulated finger stays on a button
+MAX_HOLD_S = 600.0  # the longest ``hold``: past any stuck-button timeout
 
 
 class SimulationError(ValueError):
     """A control line names something the simulated node does not have."""
+
+
+def parse_seconds(text: str) -> float:
+    """How long ``hold NAME SECONDS`` holds: more than 0, at most ``MAX_HOLD_S``.
+
+    >>> parse_seconds("2.5")
+    2.5
+    >>> parse_seconds("nan")
+    Traceback (most recent call last):
+    ...
+    edge.simulation.SimulationError: hold: SECONDS must be more than 0 and at most 600, not nan
+    """
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise SimulationError(f"hold: SECONDS must be a number, not {text!r}") from None
+    return check_seconds(seconds)
+
+
+def check_seconds(seconds: float) -> float:
+    if not 0 < seconds <= MAX_HOLD_S:  # also refuses nan
+        raise SimulationError(
+            f"hold: SECONDS must be more than 0 and at most {MAX_HOLD_S:g}, not {seconds:g}"
+        )
+    return seconds
 
 
 class Simulation(Closing):
@@ -87,12 +113,28 @@ class Simulation(Closing):
         raise SimulationError(f"no button {name!r}")
 
     def press(self, name: str, seconds: float = PRESS_S) -> None:
+        """Hold the button down ``seconds``, let go, and stay off it until the release
+        is confirmed (the debounce time), so the next press is a press of its own."""
+        check_seconds(seconds)
         board, gpio = self.resolve(name)
         assert isinstance(board.pin_factory, MockFactory)
         pin = board.pin_factory.pin(gpio)
         pin.drive_low()
-        time.sleep(seconds)
-        pin.drive_high()
+        try:
+            time.sleep(seconds)
+        finally:
+            pin.drive_high()
+        time.sleep(self.config.buttons.debounce_s)
+
+    def press_key(self, text: str) -> None:
+        """``key N``: press routing key N (0-based) of the emulated cells."""
+        if self.cells is None:
+            raise SimulationError("this node has no Braille cells")
+        try:
+            key = int(text)
+        except ValueError:
+            raise SimulationError(f"key: N must be a whole number, not {text!r}") from None
+        self.cells.press(key)
 
     # --- life cycle -------------------------------------------------------------------
 

@@ -69,6 +69,33 @@ def test_bad_control_lines_get_an_error_and_the_node_goes_on(tmp_path: Path) -> 
     assert node.quit() == 0
 
 
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("hold A inf", "error hold: SECONDS must be more than 0 and at most 600, not inf"),
+        ("hold A -5", "error hold: SECONDS must be more than 0 and at most 600, not -5"),
+        ("hold A nan", "error hold: SECONDS must be more than 0 and at most 600, not nan"),
+        ("hold A lama", "error hold: SECONDS must be a number, not 'lama'"),
+        ("key 999", "error no routing key 999: the keys are 0.."),
+        ("key -1", "error no routing key -1: the keys are 0.."),
+        ("key satu", "error key: N must be a whole number, not 'satu'"),
+        ("message 😀", "error the cells cannot show this message: no Indonesian Braille"),
+    ],
+)
+def test_bad_values_in_control_lines_leave_no_button_held(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    node = NodeProcess(tmp_path)
+    node.send(line)
+    assert node.expect("error").startswith(message)
+    node.send("health")
+    assert json.loads(node.expect("{"))["buttons"] == {"state": "ok", "stuck": []}
+    node.send("press A")  # the button is up: this is a press, and the first ticket
+    node.expect("issued number=A-001")
+    assert node.quit() == 0
+    assert "Traceback" not in node.proc.stderr.read()  # type: ignore[union-attr]
+
+
 def _check_database(db: Path) -> tuple[int, int]:
     """Numbers unique and gap-free per service; one issued event per ticket, seq gap-free."""
     conn = sqlite3.connect(db)
