@@ -20,7 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "edge.speech.cli",  # brexit announce
     "edge.bench",  # brexit bench
     "edge.cells.cli",  # brexit cells
-    "edge.mqtt.broker_cli",  # brexit broker
+    "mqtt_config.cli",  # brexit broker
 )
 
 

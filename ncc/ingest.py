@@ -30,9 +30,9 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from edge.mqtt.payloads import decode_object, encode, now_iso
-from edge.mqtt.schemas import Schemas
-from edge.mqtt.topics import NCC_STATUS, PREFIX
+from contract.payloads import decode_object, encode, now_iso
+from contract.schemas import Schemas
+from contract.topics import NCC_STATUS, PREFIX
 
 log = logging.getLogger(__name__)
 

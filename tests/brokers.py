@@ -35,9 +35,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
-from edge.mqtt import broker_cli
-from edge.mqtt.bundle import BundleLayout, read_credentials
-from edge.mqtt.provision import NatsNode, render_nats_conf
+from mqtt_config import cli as broker_cli
+from mqtt_config.bundle import BundleLayout, read_credentials
+from mqtt_config.render import NatsNode, render_nats_conf
 
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 20.0  # only a guard against a hung test; never a pass/fail threshold

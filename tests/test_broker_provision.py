@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from edge.mqtt import broker_cli
-from edge.mqtt.bundle import BundleLayout, read_credentials
-from edge.mqtt.provision import (
+from mqtt_config import cli as broker_cli
+from mqtt_config.bundle import BundleLayout, read_credentials
+from mqtt_config.render import (
     Account,
     AccountKind,
     Credential,

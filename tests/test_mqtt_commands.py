@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from test_mqtt_link import TOPICS, LiveNode, until_topic
 
+from contract.schemas import Schemas
 from edge.config import load_config
 from edge.mqtt.commands import COMMAND_NAMES, CommandDispatcher, Reply
-from edge.mqtt.schemas import Schemas
 from edge.node import Node
 from edge.queue.outbox import Outbox
 from edge.simulation import Simulation

@@ -18,12 +18,12 @@ import paho.mqtt.client as mqtt
 from brokers import Address, BrokerPair, Login, MqttProbe, Received, wait_until
 from paho.mqtt.enums import CallbackAPIVersion
 
+from contract.schemas import Schemas
+from contract.topics import NodeAddress, NodeTopics
 from edge import __version__
 from edge.config import MqttConfig, load_config
 from edge.devices.debounce import DebounceConfig
 from edge.mqtt.link import LinkOptions, LinkStatus, MqttLink
-from edge.mqtt.schemas import Schemas
-from edge.mqtt.topics import NodeAddress, NodeTopics
 from edge.node import Node
 from edge.simulation import Simulation
 from ncc.ingest import Ingest

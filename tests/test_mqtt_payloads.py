@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 
-from edge.mqtt import payloads
+from contract import payloads
+from contract.payloads import Status
+from contract.schemas import Schemas
+from contract.topics import NodeAddress, NodeTopics, ack_address, is_valid_id
 from edge.mqtt.health import (
     SystemMetrics,
     cpu_temp_c,
@@ -19,9 +22,6 @@ from edge.mqtt.health import (
     read_system,
 )
 from edge.mqtt.link import backoff_delay
-from edge.mqtt.payloads import Status
-from edge.mqtt.schemas import Schemas
-from edge.mqtt.topics import NodeAddress, NodeTopics, ack_address, is_valid_id
 
 SCHEMAS = Schemas.load()
 UUID = "3f2b8c1e-9a4d-4e1b-8f3a-0c2d4e6f8a1b"

@@ -3,7 +3,7 @@
 A bad command gets ``ok: false`` with a clear error and changes nothing; a good one is
 passed to ``NodeActions`` and its result returned as the reply's ``data``.
 
->>> from edge.mqtt.schemas import Schemas
+>>> from contract.schemas import Schemas
 >>> d = CommandDispatcher(actions=None, schemas=Schemas.load())  # type: ignore[arg-type]
 >>> d.handle("call_next", b'{"counter": 1}').to_dict()
 {'id': None, 'ok': False, 'error': 'missing id'}
@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from edge.mqtt.payloads import decode_object, reply
-from edge.mqtt.schemas import Schemas
+from contract.payloads import decode_object, reply
+from contract.schemas import Schemas
 from edge.node_actions import CommandError, NodeActions
 from edge.queue.models import QueueError
 

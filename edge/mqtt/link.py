@@ -35,14 +35,14 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
+from contract import payloads
+from contract.payloads import Status, encode, now_iso
+from contract.schemas import Schemas
+from contract.topics import NodeTopics
 from edge.closing import Closing
 from edge.config import MqttConfig
-from edge.mqtt import payloads
 from edge.mqtt.commands import CommandDispatcher
 from edge.mqtt.health import read_system
-from edge.mqtt.payloads import Status, encode, now_iso
-from edge.mqtt.schemas import Schemas
-from edge.mqtt.topics import NodeTopics
 from edge.node_actions import NodeActions
 from edge.queue.outbox import Outbox
 

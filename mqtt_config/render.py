@@ -1,7 +1,7 @@
 """Broker provisioning, the pure part: accounts, ACLs, configs and credentials as text.
 
-Nothing here touches the disk or runs a program; ``edge.mqtt.pki`` does that and
-``edge.mqtt.broker_cli`` puts the pieces together. Every account has its own username,
+Nothing here touches the disk or runs a program; ``mqtt_config.pki`` does that and
+``mqtt_config.cli`` puts the pieces together. Every account has its own username,
 chosen so that no two kinds can ever collide (ids cannot contain a dot):
 
 >>> [a.username for a in site_accounts("janti", ("kiosk-1",))]
@@ -17,6 +17,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
+from importlib.resources import files
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -24,7 +25,7 @@ from typing import Any
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 # "ncc" is a topic level of its own (brexit/v1/ncc/...), so no site may be called that.
 RESERVED_SITES = frozenset({"ncc"})
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "mqtt_config"
+TEMPLATE_DIR = Path(str(files("mqtt_config")))
 
 
 class ProvisionError(ValueError):

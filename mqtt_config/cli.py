@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from edge.mqtt import bundle, pki
-from edge.mqtt.provision import (
+from mqtt_config import bundle, pki
+from mqtt_config.render import (
     BrokerTuning,
     CentralBroker,
     Endpoint,

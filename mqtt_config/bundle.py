@@ -17,8 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from edge.mqtt import pki
-from edge.mqtt.provision import (
+from mqtt_config import pki
+from mqtt_config.render import (
     Account,
     AccountKind,
     CentralBroker,

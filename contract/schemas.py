@@ -1,4 +1,4 @@
-"""The JSON Schemas of every MQTT payload (``mqtt_config/schemas/``), loaded once.
+"""The JSON Schemas of every MQTT payload (package data ``contract/schemas/``), loaded once.
 
 >>> s = Schemas.load()
 >>> s.errors("ack", {"seq": -1})
@@ -14,17 +14,18 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
 ENV_DIR = "BREXIT_MQTT_SCHEMAS"
-DEFAULT_DIR = Path(__file__).resolve().parents[2] / "mqtt_config" / "schemas"
+DEFAULT_DIR = Path(str(files("contract").joinpath("schemas")))
 
 
 def schema_dir() -> Path:
-    """``$BREXIT_MQTT_SCHEMAS`` when set, else the repository's ``mqtt_config/schemas``."""
+    """``$BREXIT_MQTT_SCHEMAS`` when set, else the package's ``contract/schemas``."""
     return Path(os.environ.get(ENV_DIR) or DEFAULT_DIR)
 
 
