@@ -67,9 +67,10 @@ class Simulation(Closing):
         for sub in ("embossed", "printed", "speech"):
             (data_dir / sub).mkdir(parents=True, exist_ok=True)
         pinmap = config.pinmap or default_pinmap_path()
+        wired = {"kiosk": "kiosk", "caller": "counter"}  # role -> its board
         self.boards = {
-            "kiosk": Board(PinMap.load(pinmap, "kiosk"), MockFactory()),
-            "counter": Board(PinMap.load(pinmap, "counter"), MockFactory()),
+            board: Board(PinMap.load(pinmap, board), MockFactory())
+            for role, board in wired.items() if role in config.roles
         }
         self.embosser = (
             EmbosserEmulator(data_dir / "embossed", width_cells=config.embosser.width)
@@ -89,8 +90,8 @@ class Simulation(Closing):
     def hardware(self, *, on_tone: Callable[[float], None] | None = None) -> Hardware:
         return Hardware(
             speech=self.speech,
-            kiosk=self.boards["kiosk"],
-            counter=self.boards["counter"],
+            kiosk=self.boards.get("kiosk"),
+            counter=self.boards.get("counter"),
             embosser_url=self.embosser.path if self.embosser else None,
             printer_url=self.printer.path if self.printer else None,
             cells_url=self.cells.path if self.cells else None,

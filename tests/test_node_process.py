@@ -16,6 +16,8 @@ from nodeproc import NodeProcess, embossed_numbers
 from edge.cli import main
 from edge.speech.audio import read_wav, rms
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def test_simulated_node_from_stdin(tmp_path: Path) -> None:
     node = NodeProcess(tmp_path)
@@ -203,3 +205,17 @@ def test_without_gpio_a_real_node_says_so_and_stops(
     status = main(["node", "--config", str(config), "--data", str(tmp_path / "data")])
     assert status == 1
     assert "cannot reach the GPIO pins" in capsys.readouterr().err
+
+
+def test_a_kiosk_node_needs_only_the_kiosk_board_of_its_pin_map(tmp_path: Path) -> None:
+    pinmap = (ROOT / "hardware" / "pinmap.toml").read_text(encoding="utf-8")
+    (tmp_path / "pins.toml").write_text(pinmap[: pinmap.index("[boards.counter]")])
+    config = tmp_path / "node.toml"
+    config.write_text('site = "janti"\nnode = "k1"\nsite_name = "Janti"\nroles = ["kiosk"]\n'
+                      'pinmap = "pins.toml"\n[[services]]\ncode = "A"\nname = "Poli Umum"\n')
+    node = NodeProcess(tmp_path / "data", config=config)
+    node.send("press A")
+    node.expect("issued number=A-001")
+    node.send("press next-1")
+    assert node.expect("error") == "error no button 'next-1'"
+    assert node.quit() == 0
