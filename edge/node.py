@@ -342,10 +342,10 @@ class Node:
         if self._cells is None:
             raise CommandError("this node has no Braille cells")
         try:
-            self._cells.show_message(text)
+            pages = self._cells.show_message(text)
         except ValueError as e:
             raise CommandError(f"the cells cannot show this message: {e}") from None
-        return {"shown": text}
+        return {"shown": text, "pages": pages}
 
     def selftest(self) -> dict[str, Any]:
         for parts in self._boards.values():

@@ -181,7 +181,10 @@ def control(sim: Simulation, node: Node, words: list[str]) -> str | None:
             dots = sim.cells.dots()
             return f"cells {to_unicode(dots)} {decode(dots).strip()}"
         case ["message", *text]:
-            node.show_message(" ".join(text))
+            shown = node.show_message(" ".join(text))
+            if shown["pages"] > 1:
+                return (f"message in {shown['pages']} pages of {node.config.cells.width} "
+                        "cells: the last routing key shows the next")
         case _:
             raise ValueError(f"unknown control line: {' '.join(words)!r}")
     return None

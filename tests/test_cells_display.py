@@ -96,3 +96,10 @@ def test_a_message_the_cells_cannot_write_is_refused_at_once(
     with pytest.raises(BrailleError):
         display.show_message("😀")
     assert display.message is None
+
+
+def test_a_long_message_says_how_many_pages(cells: tuple[EmulatedCells, CellsDisplay]) -> None:
+    emu, display = cells
+    assert display.show_message("loket tutup pukul 12") == 4  # loket, tutup, pukul, 12
+    assert wait_until(shows(emu, "loket"))
+    assert display.show_message("") == 1  # cleared

@@ -33,6 +33,10 @@ def test_simulated_node_from_stdin(tmp_path: Path) -> None:
     node.expect("cell-key key=0")
     node.send("message tunggu sebentar")
     assert cells_until(node, " tunggu sebentar")
+    node.send("message loket dua tutup pukul dua belas siang")  # more than the 20 cells
+    assert node.expect("message in") == (
+        "message in 3 pages of 20 cells: the last routing key shows the next"
+    )
     assert node.quit() == 0
     assert embossed_numbers(tmp_path) == ["A-001", "B-001", "C-001"]
     printed = sorted(p.name for p in (tmp_path / "printed").glob("*.txt"))

@@ -28,7 +28,7 @@ import queue
 import threading
 from dataclasses import dataclass
 
-from edge.braille.codec import Cells, encode
+from edge.braille.codec import Cells
 from edge.cells.driver import CellsDriver, KeyPress
 from edge.cells.pages import pages
 from edge.devices.state import DeviceState
@@ -79,10 +79,10 @@ class CellsDisplay:
             if self._message is None:
                 self._put(text, spoken or text)
 
-    def show_message(self, text: str) -> None:
-        """A staff message; empty text clears it. Raises BrailleError (a ValueError) at
-        once for text the cells cannot write."""
-        encode(text)
+    def show_message(self, text: str) -> int:
+        """A staff message; empty text clears it. Returns how many pages it takes; raises
+        BrailleError (a ValueError) at once for text the cells cannot write."""
+        count = len(pages(text, self._cells))
         with self._lock:
             if self._timer is not None:
                 self._timer.cancel()
@@ -90,13 +90,14 @@ class CellsDisplay:
             if not text.strip():
                 self._message = None
                 self._put(*self._wanted)
-                return
+                return count
             self._message = text
             self._put(text, text)
             if self._message_s > 0:
                 self._timer = threading.Timer(self._message_s, self._expire, args=(text,))
                 self._timer.daemon = True
                 self._timer.start()
+        return count
 
     def pan(self, key: int) -> bool:
         """The routing key ``key`` was pressed: the last one shows the next page of a text
