@@ -23,22 +23,10 @@ from edge.braille.codec import BrailleError
 from edge.cells.driver import CellsDriver
 from edge.cells.fakemachine import Latch
 from edge.cells.pages import pages
+from edge.cli import int_in
 from edge.devices.state import DeviceError
 
 EMULATED_CELLS = 12  # what ``emulate`` runs without --cells (the firmware's default)
-
-
-def _int_in(low: int, high: int) -> Any:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be {low}..{high}, not {value}")
-        return value
-
-    return parse
 
 
 def _seconds(text: str) -> float:
@@ -56,7 +44,7 @@ def _common(parser: argparse.ArgumentParser, default: Any) -> None:
     given = {} if default is None else {"default": default}
     parser.add_argument("--port", help="pyserial URL of the controller, e.g. /dev/ttyACM0",
                         **given)
-    parser.add_argument("--cells", type=_int_in(1, 80), metavar="N",
+    parser.add_argument("--cells", type=int_in(1, 80), metavar="N",
                         help="number of cells (default: the controller's own count)", **given)
     parser.add_argument("--timeout", type=_seconds,
                         help="seconds to wait for the controller (default 5)",
@@ -75,7 +63,7 @@ def register(subparsers: Any) -> None:
     emulate.set_defaults(func=run_emulate)
     show = verbs.add_parser("show", help="show text in Indonesian Braille")
     show.add_argument("text")
-    show.add_argument("--page", type=_int_in(1, 999), default=1,
+    show.add_argument("--page", type=int_in(1, 999), default=1,
                       help="which page of a text longer than the cells (default 1)")
     show.set_defaults(func=run_show)
     status = verbs.add_parser("status", help="print the firmware's status")

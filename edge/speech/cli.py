@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from edge.cli import int_in
 from edge.devices.state import DeviceError
 from edge.speech.audio import write_wav
 from edge.speech.backends import (
@@ -38,19 +39,6 @@ def _number(text: str) -> str:
         raise argparse.ArgumentTypeError(
             f"not a queue number: {text!r} (examples: A-012, A12)"
         ) from None
-
-
-def _int_in(low: int, high: int) -> Any:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be {low}..{high}, not {value}")
-        return value
-
-    return parse
 
 
 def _service(text: str) -> str:
@@ -82,11 +70,11 @@ def register(subparsers: Any) -> None:
     ticket.add_argument("number", metavar="NUMBER", type=_number, help="A-012 or A12")
     ticket.add_argument("--service", type=_service, required=True,
                         help='service name, e.g. "Poli Umum"')
-    ticket.add_argument("--ahead", type=_int_in(0, MAX_AHEAD), default=0,
+    ticket.add_argument("--ahead", type=int_in(0, MAX_AHEAD), default=0,
                         help="tickets before it")
     call = kinds.add_parser("call", help="a call to a counter (chime first)")
     call.add_argument("number", metavar="NUMBER", type=_number, help="A-012 or A12")
-    call.add_argument("--counter", type=_int_in(1, MAX_COUNTER), required=True,
+    call.add_argument("--counter", type=int_in(1, MAX_COUNTER), required=True,
                       help="counter number")
     call.add_argument("--service", type=_service, default=None, help="service name to include")
     call.add_argument("--recall", action="store_true", help="a repeated call")
@@ -100,7 +88,7 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--text", action="store_true", help="print the sentence, do not speak")
     out.add_argument("--wav", type=_wav, metavar="FILE", help="write the audio to FILE")
     parser.add_argument("--voice", default="id", help="espeak-ng voice (default: id)")
-    parser.add_argument("--rate", type=_int_in(ESPEAK_RATES.start, ESPEAK_RATES.stop - 1),
+    parser.add_argument("--rate", type=int_in(ESPEAK_RATES.start, ESPEAK_RATES.stop - 1),
                         default=DEFAULT_RATE_WPM, help="words per minute, 80..450")
     parser.add_argument("--device", default=None, help="ALSA device for aplay -D")
 
