@@ -30,6 +30,14 @@ class Parser(argparse.ArgumentParser):
     Sub-commands' parsers are made with the same class, so every ``brexit …`` answers alike.
     """
 
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras and self.prog == "brexit":  # say which, even an empty one: ''
+            self.error("unexpected argument(s): " + " ".join(repr(a) for a in extras))
+        return parsed, extras
+
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see: {self.prog} --help)\n")
 
