@@ -178,8 +178,8 @@ def test_simulated_node_process_on_a_full_tmpfs(disk: Path) -> None:
 def press(node: NodeProcess, tries: int = 5) -> str:
     """Press A until the node answers (issued or not-stored); returns the answer.
 
-    A simulated press sent about a second after the last one is sometimes swallowed
-    before the kiosk sees it (also on main; reported), so an unanswered press is repeated.
+    A press less than 0.5 s after the previous one is a double tap and gives nothing (the
+    buttons' flood guard), so an unanswered press is repeated.
     """
     for _ in range(tries):
         node.send("press A")
