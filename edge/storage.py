@@ -158,19 +158,15 @@ class StorageGuard:
     def record(self, type_: str, data: dict[str, Any]) -> bool:
         """Store an event now, or keep it until storage works; True when stored now."""
         with self._lock:
-            if self._fault is None:
-                try:
-                    self._engine.record(type_, data)
-                    return True
-                except StorageError as e:
-                    self._pending.append((type_, data))
-                    error = e
-                else:  # pragma: no cover - returned above
-                    return True
-            else:
+            if self._fault is not None:
                 self._pending.append((type_, data))
-                self._flush()
-                return False
+                return self._flush()
+            try:
+                self._engine.record(type_, data)
+                return True
+            except StorageError as e:
+                self._pending.append((type_, data))
+                error = e
         self.failed(error)
         return False
 

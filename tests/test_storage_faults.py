@@ -129,13 +129,16 @@ def test_node_started_on_a_full_disk_stores_its_fault_when_it_can(disk: Path) ->
         assert running.node.health()["storage"]["state"] in ("full", "error")
         running.sim.press("A")
         running.wait_for("not-stored")
+        running.sim.press("help")  # cannot be stored either: it waits in memory
+        running.wait_for("help")
         running.node.ctx.speech.wait_idle(60)
         said = [(s.utterance.text, s.utterance.channel) for s in running.node.ctx.speech.spoken]
         assert (APOLOGY, "kiosk") in said  # said; its WAV may not fit on this full disk
         filler.unlink()
         running.wait_for("recovered", timeout=30)  # the router's tick finds space again
-        assert storage_events(disk / "queue.db") == [("device.fault", "full"),
-                                                     ("device.recovered", "ok")]
+        assert [(t, d.get("state")) for t, d in outbox_types(disk / "queue.db")] == [
+            ("queue.reset", None), ("device.fault", "full"), ("help.requested", None),
+            ("device.recovered", "ok")]
         running.sim.press("A")
         running.wait_for("issued")
         assert [t.number for t in running.node.ctx.engine.tickets()] == ["A-001"]
