@@ -18,6 +18,7 @@ from nodeproc import NodeProcess
 from test_node import Running
 
 from edge.config import load_config
+from edge.node_actions import CommandError
 from edge.queue.engine import QueueEngine
 from edge.queue.models import StorageError
 from edge.speech import phrases
@@ -212,3 +213,27 @@ def wait_for_wavs(directory: Path, count: int, timeout: float = 60.0) -> list[Pa
             return wavs
         time.sleep(0.05)
     raise AssertionError(f"{count} WAV files not written in {directory}")
+
+
+def test_counter_action_on_a_full_disk_is_refused_aloud(node_on_disk: Running) -> None:
+    """A command gets ok:false with the reason; the counter hears why; nothing half-done."""
+    running, data = node_on_disk, node_on_disk.node.data_dir
+    engine = running.node.ctx.engine
+    engine.issue("A")
+    filler = fill(data)
+    (data / RESERVE_NAME).unlink()  # no reserve left either: the fault itself must wait
+    fill(data, "filler-2")
+    with pytest.raises(CommandError, match="not stored"):
+        for _ in range(50):  # the WAL may still hold a commit or two (each call writes)
+            running.node.call_next(1)
+    running.node.ctx.speech.wait_idle(60)
+    said = [(s.utterance.text, s.utterance.channel) for s in running.node.ctx.speech.spoken]
+    assert (phrases.storage_fault_staff_sentence(), "counter-1") in said
+    assert running.node.health()["storage"]["state"] == "full"
+    filler.unlink()
+    (data / "filler-2").unlink()
+    running.wait_for("recovered", timeout=30)
+    assert storage_events(data / "queue.db")[-2:] == [("device.fault", "full"),
+                                                       ("device.recovered", "ok")]
+    states = {t.state.value for t in engine.tickets()}
+    assert states <= {"waiting", "called", "completed"}
