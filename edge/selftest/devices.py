@@ -201,9 +201,10 @@ def cells_job(cells: int, ready_s: float) -> Callable[[CellsDriver], CheckResult
     def job(driver: CellsDriver) -> CheckResult:
         if not driver.wait_ready(ready_s):
             return fail(Fault.CELLS_OFFLINE, "cells")
+        width = driver.cells or cells  # the controller says how many it drives
         try:
-            driver.show_masks([0x3F] * cells)
-            driver.show_masks(cell_pattern(cells))
+            driver.show_masks([0x3F] * width)
+            driver.show_masks(cell_pattern(width))
         except DeviceError:
             return fail(Fault.CELLS_SHOW, "cells")
         return passed("cells", "sel Braille menampilkan semua titik dan pola")

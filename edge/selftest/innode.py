@@ -112,14 +112,14 @@ class NodeRig:
         cells = self._node.ctx.cells
         if not isinstance(cells, CellsDisplay):
             return None
-        shown = cells.text
+        shown, (page, _) = cells.text, cells.page
 
         def job_then_restore(driver: CellsDriver) -> R:
             try:
                 return job(driver)
             finally:
-                with contextlib.suppress(DeviceError):
-                    driver.show(shown)
+                with contextlib.suppress(DeviceError, ValueError):
+                    driver.show(shown, page)
 
         return on_worker(cells.worker, job_then_restore)
 
