@@ -283,6 +283,7 @@ class Node:
 
         stuck = sorted(n for p in self._boards.values() for n in p.panel.stuck_buttons())
         cells = self.ctx.cells.state().value if self.ctx.cells else DeviceState.DISABLED.value
+        link = self.ctx.notifier.link_health()
         return {
             "printer": state(self.ctx.printer),
             "embosser": state(self.ctx.embosser),
@@ -291,6 +292,7 @@ class Node:
             "buttons": {"state": "stuck" if stuck else "ok", "stuck": stuck},
             "uptime_s": round(time.monotonic() - self._started, 1),
             "version": __version__,
+            **({"mqtt": link} if link is not None else {}),
         }
 
     def _caller(self) -> Caller:
@@ -352,5 +354,10 @@ class Node:
     def queue_snapshot(self) -> dict[str, Any]:
         engine = self.ctx.engine
         serving = {str(n): (t.number if t else None) for n, t in engine.serving().items()}
+        day, issued = engine.last_numbers()
         return {"waiting": engine.waiting(), "serving": serving,
-                "last_called": engine.last_called()}
+                "last_called": engine.last_called(), "day": day, "issued": issued}
+
+    def continue_numbers(self, last_numbers: dict[str, int], *, day: str | None = None) -> bool:
+        """Continue ``day``'s numbers after these (a fresh database; edge/mqtt/site_queue)."""
+        return self.ctx.engine.continue_numbers(last_numbers, day=day)
