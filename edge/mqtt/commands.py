@@ -22,7 +22,7 @@ from typing import Any
 
 from contract.payloads import decode_object, reply
 from contract.schemas import Schemas
-from edge.braille.codec import BrailleError, encode
+from edge.braille.codec import LETTERS, PUNCTUATION
 from edge.mqtt.command_log import CommandLog
 from edge.node_actions import CommandError, NodeActions
 from edge.queue.models import QueueError
@@ -46,6 +46,9 @@ HANDLERS: dict[str, Handler] = {
     "selftest": lambda a, p: a.selftest(),
 }
 COMMAND_NAMES = frozenset(HANDLERS)
+# What announce may say: what Indonesian Braille writes (edge.braille.codec) and espeak says.
+SAYABLE = frozenset("".join(LETTERS) + "".join(LETTERS).upper() + "0123456789"
+                    + "".join(PUNCTUATION))
 
 
 @dataclass(frozen=True)
@@ -107,11 +110,10 @@ def unspeakable(text: str) -> str | None:
     >>> unspeakable("Diskon 5%")
     "character '%' (U+0025) at position 8 cannot be spoken and written in Braille"
     """
-    try:
-        encode(text)
-    except BrailleError as e:
-        return (f"character {e.char!r} (U+{ord(e.char):04X}) at position {e.position} "
-                "cannot be spoken and written in Braille")
+    for position, char in enumerate(text):
+        if char not in SAYABLE:
+            return (f"character {char!r} (U+{ord(char):04X}) at position {position} "
+                    "cannot be spoken and written in Braille")
     return None
 
 

@@ -209,6 +209,35 @@ class QueueEngine:
             return None
         return {"number": row["number"], "counter": row["counter"], "ts": row["called_at"]}
 
+    def continue_numbers(self, last_numbers: dict[str, int], *, day: str | None = None) -> bool:
+        """Never issue again a number up to ``last_numbers[service]`` in today's series
+        (only when ``day`` is the current series' day); never lowers. True when applied."""
+        with self._tx() as conn:
+            mark, _ = self._now(conn)
+            if day is not None and day != mark.day:
+                return False
+            for service, last in last_numbers.items():
+                if self._known(service) and isinstance(last, int) and last > 0:
+                    conn.execute(
+                        "INSERT INTO serial_counter (series, service, last) VALUES (?, ?, ?)"
+                        " ON CONFLICT(series, service)"
+                        " DO UPDATE SET last = MAX(last, excluded.last)",
+                        (mark.series, service, last),
+                    )
+        return True
+
+    def last_numbers(self) -> tuple[str | None, dict[str, int]]:
+        """The current series' day and the last serial issued per service in it."""
+        with self._lock:
+            stored = meta_get(self._conn, "series_mark")
+            if stored is None:
+                return None, {}
+            mark = SeriesMark.from_json(stored)
+            rows = self._conn.execute(
+                "SELECT service, last FROM serial_counter WHERE series = ?", (mark.series,)
+            ).fetchall()
+        return mark.day, {r["service"]: int(r["last"]) for r in rows}
+
     def serving(self) -> dict[int, Ticket | None]:
         return {c.number: self.current(c.number) for c in self._config.counters}
 
