@@ -33,10 +33,11 @@ from edge.kiosk import Kiosk
 from edge.node_actions import CommandError
 from edge.pinmap import PinMap
 from edge.queue.engine import QueueEngine
-from edge.queue.models import QueueError
+from edge.queue.models import QueueError, StorageError
 from edge.speech import phrases
 from edge.speech.backends import SpeechBackend
 from edge.speech.worker import SpeechWorker
+from edge.storage import RESERVE_BYTES, StorageGuard, StorageHealth
 
 log = logging.getLogger(__name__)
 TICK_S = 2.0  # how often idle displays are refreshed
@@ -82,7 +83,7 @@ class Node:
 
     def __init__(
         self, config: NodeConfig, data_dir: Path, hardware: Hardware, *,
-        probe_interval_s: float = 10.0,
+        probe_interval_s: float = 10.0, reserve_bytes: int = RESERVE_BYTES,
     ) -> None:
         self.config = config
         self._probe_interval_s = probe_interval_s
@@ -91,6 +92,9 @@ class Node:
         engine = QueueEngine(data_dir / "queue.db", config)
         speech = SpeechWorker(hardware.speech, volume=config.speaker.volume)
         self.ctx = NodeContext(config, engine, speech)
+        self.storage = StorageGuard(engine, data_dir, on_change=self._storage_changed,
+                                    reserve_bytes=reserve_bytes)
+        self.ctx.storage = self.storage
         self._cells: CellsDisplay | None = None
         self._events: queue.Queue[ButtonEvent] = queue.Queue()
         self._boards: dict[str, _BoardParts] = {}
@@ -115,6 +119,7 @@ class Node:
         if notifier is not None:
             self.ctx.notifier = notifier
         self.ctx.speech.start()
+        self.storage.start()
         self.ctx.embosser = self._worker("embosser", self._hw.embosser_url, self._embosser)
         self.ctx.printer = self._worker("printer", self._hw.printer_url, self._printer)
         if self.config.cells.enabled and self._hw.cells_url is not None:
@@ -209,6 +214,7 @@ class Node:
                 self._cell_keys()
                 if time.monotonic() >= next_tick:
                     next_tick = time.monotonic() + TICK_S
+                    self.storage.tick()
                     if self.kiosk is not None:
                         self.kiosk.tick()
             except Exception:  # one bad press must not stop every later one
@@ -268,10 +274,26 @@ class Node:
             active = bool(self._faults.devices)
         if was == (state is not None):
             return
-        self.ctx.engine.record("device.fault" if state else "device.recovered", data)
+        self.ctx.record("device.fault" if state else "device.recovered", data)
         self.ctx.emit("fault" if state else "recovered", **data)
+        self._fault_leds(active)
+        self.ctx.notifier.notify_event()
+        self.ctx.notifier.notify_health_changed()
+
+    def _fault_leds(self, active: bool) -> None:
         for parts in self._boards.values():
-            parts.feedback.fault(active)
+            parts.feedback.fault(active or self.storage.faulty)
+
+    def _storage_changed(self, health: StorageHealth | None) -> None:
+        """The storage guard's fault started (``health``) or cleared (None)."""
+        if health is None:
+            self.ctx.emit("recovered", device="storage")
+        else:
+            self.ctx.emit("fault", device="storage", state=health.state.value,
+                          free_bytes=health.free_bytes, error=health.error)
+        with self.ctx.lock:
+            active = bool(self._faults.devices)
+        self._fault_leds(active)
         self.ctx.notifier.notify_event()
         self.ctx.notifier.notify_health_changed()
 
@@ -290,6 +312,7 @@ class Node:
             "cells": cells,
             "speaker": self.ctx.speech.state().value,
             "buttons": {"state": "stuck" if stuck else "ok", "stuck": stuck},
+            "storage": self.storage.health().to_dict(),
             "uptime_s": round(time.monotonic() - self._started, 1),
             "version": __version__,
             **({"mqtt": link} if link is not None else {}),
@@ -305,6 +328,8 @@ class Node:
             ticket = action()
         except QueueError as e:
             raise CommandError(str(e)) from None
+        except StorageError as e:
+            raise CommandError(f"not stored: {e}") from None
         if ticket is None:
             return {"number": None}
         return {"number": ticket.number, "service": ticket.service, "state": ticket.state.value}
@@ -329,7 +354,10 @@ class Node:
         return {"spoken": True}
 
     def reprint(self, number: str) -> dict[str, Any]:
-        ticket = self.ctx.engine.find(number)
+        try:
+            ticket = self.ctx.engine.find(number)
+        except StorageError as e:
+            raise CommandError(f"cannot read the queue: {e}") from None
         if ticket is None:
             raise CommandError(f"no ticket {number} today")
         self.ctx.output_ticket(self.ctx.view(ticket, self.ctx.engine.ahead_of(ticket)))
@@ -355,8 +383,9 @@ class Node:
         engine = self.ctx.engine
         serving = {str(n): (t.number if t else None) for n, t in engine.serving().items()}
         day, issued = engine.last_numbers()
-        return {"waiting": engine.waiting(), "serving": serving,
-                "last_called": engine.last_called(), "day": day, "issued": issued}
+        snapshot = {"waiting": engine.waiting(), "serving": serving,
+                    "last_called": engine.last_called(), "issued": issued}
+        return {**snapshot, "day": day} if day is not None else snapshot
 
     def continue_numbers(self, last_numbers: dict[str, int], *, day: str | None = None) -> bool:
         """Continue ``day``'s numbers after these (a fresh database; edge/mqtt/site_queue)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -34,6 +35,7 @@ from edge.mqtt.link import LinkOptions, MqttLink
 from edge.node import Board, Hardware, Node
 from edge.node_actions import CommandError
 from edge.pinmap import PinMap, default_pinmap_path
+from edge.queue.db import secure_dir
 from edge.simulation import Simulation, SimulationError
 from edge.speech.backends import Pyttsx3Backend
 
@@ -58,13 +60,19 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, ValueError) as e:
         print(f"brexit node: {e}", file=sys.stderr)
         return 2
-    args.data.mkdir(parents=True, exist_ok=True)
+    try:
+        private_data_dir(args.data)
+    except OSError as e:
+        print(f"brexit node: --data {args.data}: {e}", file=sys.stderr)
+        return 1
     with ExitStack() as stack:
         sim = stack.enter_context(Simulation(config, args.data, speak=args.speak)) \
             if args.simulate else None
         hardware = sim.hardware() if sim else real_hardware(config)
         node = Node(config, args.data, hardware)
         node.ctx.listeners.append(console_listener(sys.stdout))
+        if node.ctx.engine.damage is not None:
+            print(f"brexit node: {node.ctx.engine.damage.message()}", file=sys.stderr, flush=True)
         try:
             node.start()
         except GPIOZeroError as e:
@@ -82,6 +90,21 @@ def run(args: argparse.Namespace) -> int:
             return control_loop(sim, node, sys.stdin, sys.stdout)
         wait_for_signal()
     return 0
+
+
+DATA_SUBDIRS = ("embossed", "printed", "speech")
+
+
+def private_data_dir(data: Path) -> None:
+    """The data directory holds patients' tickets: files 0600, directories 0700.
+
+    The umask covers what the node creates from now on; existing directories are mended.
+    """
+    os.umask(0o077)
+    secure_dir(data)
+    for sub in DATA_SUBDIRS:
+        if (data / sub).is_dir():
+            secure_dir(data / sub)
 
 
 def parse_broker(text: str) -> tuple[str, int]:

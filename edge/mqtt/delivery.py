@@ -75,6 +75,7 @@ class EventPump:
         self.sent = 0
         self.ack_progress_at = time.monotonic()
         self.needed = True
+        self._early: tuple[str | None, int] | None = None
 
     def resend(self, why: str) -> None:
         self.sent = self._outbox.acked_seq()
@@ -104,6 +105,7 @@ class EventPump:
                     return
                 self._inflight.add(mid)
                 self.sent = event.seq
+            self._apply_early_ack()
 
     def published(self, mid: int) -> None:
         if mid in self._inflight:
@@ -111,16 +113,34 @@ class EventPump:
             self.needed = True
 
     def ack(self, raw: bytes) -> None:
-        seq = payloads.parse_ack(raw)
-        if seq is None:
+        parsed = payloads.parse_ack(raw)
+        if parsed is None:
             log.warning("mqtt: ignoring malformed ack %r", raw[:100])
             return
+        epoch, seq = parsed
+        if epoch == self._outbox.epoch and seq > self.sent:
+            # Ours, but above what this process has sent yet (the retained ack arrives
+            # before the re-send after a restart): apply it once that much is out.
+            self._early = (epoch, seq)
+            return
+        self._apply(epoch, seq, raw)
+
+    def _apply(self, epoch: str | None, seq: int, raw: bytes) -> None:
         before = self._outbox.acked_seq()
-        self._outbox.ack(seq)
+        if not self._outbox.ack(seq, epoch=epoch):
+            log.warning("mqtt: ignoring ack %r: another epoch (this database is %s) or above "
+                        "what was sent", raw[:100], self._outbox.epoch)
+            return
         acked = self._outbox.acked_seq()
         if acked > before:
             self.ack_progress_at = time.monotonic()
             self.sent = max(self.sent, acked)
+
+    def _apply_early_ack(self) -> None:
+        if self._early is not None and self.sent >= self._early[1]:
+            epoch, seq = self._early
+            self._early = None
+            self._apply(epoch, seq, b"(retained)")
 
 
 class Delivery:
@@ -198,7 +218,7 @@ class Delivery:
             log.warning("mqtt: cannot store session %d: %s", self._session, e)
         self._birth = payloads.status(
             online=True, session=self._session, ts=now_iso(), version=self._version,
-            roles=self._roles,
+            roles=self._roles, epoch=self._outbox.epoch,
         )
         return Will(self.topics.status, encode(self._birth.will().to_dict()))
 
