@@ -7,6 +7,7 @@ database write failing while connecting) killed the ``mqtt-link`` thread for goo
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import sqlite3
@@ -15,7 +16,9 @@ from pathlib import Path
 
 import pytest
 from brokers import HOST, Address, BrokerPair, Login, MqttProbe, free_port, wait_until
+from nodeproc import NodeProcess
 from test_mqtt_link import SCHEMAS, TOPICS, LiveNode, payloads_on, until_topic
+from test_mqtt_node_process import node_config
 
 from edge.mqtt.command_log import CommandLog
 from edge.mqtt.link import LinkClosed, LinkOptions, LinkStatus, MqttLink
@@ -145,3 +148,34 @@ def test_close_is_idempotent_and_use_after_close_raises(tmp_path: Path) -> None:
                 link.notify_health_changed):
         with pytest.raises(LinkClosed):
             use()
+
+
+def test_the_node_process_says_once_why_it_is_offline_and_shows_it_in_health(
+    broker_pair: BrokerPair, tmp_path: Path
+) -> None:
+    """``brexit node`` with a wrong password: one line on stderr however often it retries,
+    and the ``health`` control line shows the link offline with the broker's answer."""
+    config = node_config(tmp_path / "node.toml", broker_pair)
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        f'password = "{broker_pair.node().password}"', 'password = "wrong"'), encoding="utf-8")
+    node = NodeProcess(tmp_path / "data", config=config)
+    try:
+        broker_log = broker_pair.site_broker.log
+        wait_until(lambda: broker_log.read_text(errors="replace").count("not authorised") >= 3,
+                   "three refused attempts")
+        node.send("health")
+        health = json.loads(node.expect("{"))
+        assert node.quit() == 0
+    finally:
+        if node.proc.poll() is None:
+            node.kill()
+    assert health["mqtt"]["state"] == "offline"
+    assert "Not authorized" in health["mqtt"]["last_error"]
+    assert node.proc.stderr is not None
+    stderr = node.proc.stderr.read().splitlines()
+    said = [line for line in stderr if "offline" in line]
+    assert len(said) == 1, stderr
+    assert said[0].endswith(
+        f"mqtt: janti/kiosk-1 at {broker_pair.site_lan.host}:{broker_pair.site_lan.port} "
+        "offline: broker refused: Not authorized; retrying"), said
+    assert not any("Traceback" in line for line in stderr)
