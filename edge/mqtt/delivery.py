@@ -30,6 +30,7 @@ from edge.queue.outbox import Outbox
 log = logging.getLogger(__name__)
 
 SESSION_KEY = "mqtt.session"
+CARRY_WAIT_S = 10.0  # longest wait for the own birth's echo before publishing the queue
 
 
 class Channel(Protocol):
@@ -171,6 +172,7 @@ class Delivery:
         self._health_due = 0.0
         self._queue_dirty = True
         self._backlog_warning: bool | None = None
+        self._carry_until = 0.0
 
     # --- resources ----------------------------------------------------------------
 
@@ -239,6 +241,7 @@ class Delivery:
         channel.subscribe([(t.status, 1)])
         self._queue_dirty = True
         self._health_due = 0.0
+        self._carry_until = time.monotonic() + CARRY_WAIT_S
         self._pump.resend("connected")
 
     def lost(self) -> None:
@@ -342,6 +345,10 @@ class Delivery:
         ncc_up = self._ncc is not None and self._ncc.online
         if ncc_up and self._pump.stalled(self._policy.resend_after_s):
             self._pump.resend("no ack progress")
+        if self._carry is not None and self._carry.pending and (
+                time.monotonic() > self._carry_until):
+            log.warning("mqtt: no echo of the birth; the site's queue snapshot was not read")
+            self._carry_done()
         self._pump.pump(self._channel)
         self._publish_queue_if_dirty()
         if time.monotonic() >= self._health_due:
