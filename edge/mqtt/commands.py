@@ -22,7 +22,7 @@ from typing import Any
 
 from contract.payloads import decode_object, reply
 from contract.schemas import Schemas
-from edge.braille.codec import LETTERS, PUNCTUATION
+from edge.braille.codec import unwritable, writable
 from edge.mqtt.command_log import CommandLog
 from edge.node_actions import CommandError, NodeActions
 from edge.queue.models import QueueError
@@ -41,14 +41,11 @@ HANDLERS: dict[str, Handler] = {
     "skip": lambda a, p: a.skip(p["counter"]),
     "complete": lambda a, p: a.complete(p["counter"]),
     "transfer": lambda a, p: a.transfer(p["counter"], p["service"]),
-    "announce": lambda a, p: a.announce(p["text"]),
+    "announce": lambda a, p: a.announce(writable(p["text"])),  # "50%" says "50 persen"
     "reprint": lambda a, p: a.reprint(p["number"]),
     "selftest": lambda a, p: a.selftest(),
 }
 COMMAND_NAMES = frozenset(HANDLERS)
-# What announce may say: what Indonesian Braille writes (edge.braille.codec) and espeak says.
-SAYABLE = frozenset("".join(LETTERS) + "".join(LETTERS).upper() + "0123456789"
-                    + "".join(PUNCTUATION))
 
 
 @dataclass(frozen=True)
@@ -103,18 +100,19 @@ def _short(message: str) -> str:
 
 def unspeakable(text: str) -> str | None:
     """Why ``text`` cannot be announced: the first character that speech and Indonesian
-    Braille cannot both render (control characters, bidi overrides, emoji, accents…).
+    Braille cannot both render (control characters, bidi overrides, emoji…).
 
     >>> unspeakable("Loket 2 buka (sore)") is None
     True
-    >>> unspeakable("Diskon 5%")
-    "character '%' (U+0025) at position 8 cannot be spoken and written in Braille"
+    >>> unspeakable("Diskon 5% 😀")
+    "character '😀' (U+1F600) at position 10 cannot be spoken and written in Braille"
     """
-    for position, char in enumerate(text):
-        if char not in SAYABLE:
-            return (f"character {char!r} (U+{ord(char):04X}) at position {position} "
-                    "cannot be spoken and written in Braille")
-    return None
+    bad = unwritable(text)
+    if bad is None:
+        return None
+    char, position = bad
+    return (f"character {char!r} (U+{ord(char):04X}) at position {position} "
+            "cannot be spoken and written in Braille")
 
 
 def _schema_error(name: str, payload: dict[str, Any], problem: str) -> str:
