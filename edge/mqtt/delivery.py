@@ -21,7 +21,8 @@ from contract.schemas import Schemas
 from contract.topics import NodeTopics
 from edge.mqtt.command_log import CommandLog
 from edge.mqtt.commands import CommandDispatcher
-from edge.mqtt.health import read_system
+from edge.mqtt.pump import EventPump
+from edge.mqtt.reports import Reports
 from edge.mqtt.site_queue import NumberCarry
 from edge.mqtt.transport import Incoming, Will
 from edge.node_actions import NodeActions
@@ -64,86 +65,6 @@ class Figures:
     ncc_online: bool | None
 
 
-class EventPump:
-    """Events from the outbox, in seq order, at most ``window`` not yet PUBACKed; re-sends
-    everything unacked on request; applies the NCC's acks."""
-
-    def __init__(self, outbox: Outbox, topics: NodeTopics, window: int) -> None:
-        self._outbox = outbox
-        self._topics = topics
-        self._window = window
-        self._inflight: set[int] = set()
-        self.sent = 0
-        self.ack_progress_at = time.monotonic()
-        self.needed = True
-        self._early: tuple[str | None, int] | None = None
-
-    def resend(self, why: str) -> None:
-        self.sent = self._outbox.acked_seq()
-        self._inflight.clear()
-        self.ack_progress_at = time.monotonic()
-        self.needed = True
-        log.debug("mqtt: re-sending from seq %d (%s)", self.sent + 1, why)
-
-    def stalled(self, after_s: float) -> bool:
-        """Events are out, the ack has not moved for ``after_s``."""
-        waiting = self.sent > self._outbox.acked_seq()
-        return waiting and time.monotonic() - self.ack_progress_at > after_s
-
-    def pump(self, channel: Channel) -> None:
-        site, node = self._topics.site, self._topics.node
-        while self.needed:
-            room = self._window - len(self._inflight)
-            if room <= 0:
-                return
-            batch = self._outbox.unacked(room, after=self.sent)
-            if not batch:
-                self.needed = False
-                return
-            for event in batch[:room]:
-                mid = channel.publish(self._topics.event, encode(event.envelope(site, node)))
-                if mid is None:
-                    return
-                self._inflight.add(mid)
-                self.sent = event.seq
-            self._apply_early_ack()
-
-    def published(self, mid: int) -> None:
-        if mid in self._inflight:
-            self._inflight.discard(mid)
-            self.needed = True
-
-    def ack(self, raw: bytes) -> None:
-        parsed = payloads.parse_ack(raw)
-        if parsed is None:
-            log.warning("mqtt: ignoring malformed ack %r", raw[:100])
-            return
-        epoch, seq = parsed
-        if epoch == self._outbox.epoch and seq > self.sent:
-            # Ours, but above what this process has sent yet (the retained ack arrives
-            # before the re-send after a restart): apply it once that much is out.
-            self._early = (epoch, seq)
-            return
-        self._apply(epoch, seq, raw)
-
-    def _apply(self, epoch: str | None, seq: int, raw: bytes) -> None:
-        before = self._outbox.acked_seq()
-        if not self._outbox.ack(seq, epoch=epoch):
-            log.warning("mqtt: ignoring ack %r: another epoch (this database is %s) or above "
-                        "what was sent", raw[:100], self._outbox.epoch)
-            return
-        acked = self._outbox.acked_seq()
-        if acked > before:
-            self.ack_progress_at = time.monotonic()
-            self.sent = max(self.sent, acked)
-
-    def _apply_early_ack(self) -> None:
-        if self._early is not None and self.sent >= self._early[1]:
-            epoch, seq = self._early
-            self._early = None
-            self._apply(epoch, seq, b"(retained)")
-
-
 class Delivery:
     """The policy (see the module docstring). ``open()`` before use, on the link thread."""
 
@@ -159,7 +80,11 @@ class Delivery:
         self._actions = actions
         self._policy = policy
         self._schemas = schemas
-        self._link_health = link_health
+        self._reports = Reports(
+            topics=topics, version=version, data_dir=outbox_path.parent, actions=actions,
+            backlog_warn=policy.backlog_warn, health_interval_s=policy.health_interval_s,
+            link_health=link_health,
+        )
         self._outbox: Outbox | None = None
         self._commands: CommandLog | None = None
         self._dispatcher: CommandDispatcher | None = None
@@ -169,9 +94,6 @@ class Delivery:
         self._birth: Status | None = None
         self._channel: Channel | None = None
         self._ncc: Status | None = None
-        self._health_due = 0.0
-        self._queue_dirty = True
-        self._backlog_warning: bool | None = None
         self._carry_until = 0.0
 
     # --- resources ----------------------------------------------------------------
@@ -239,8 +161,8 @@ class Delivery:
         channel.subscribe(wanted)
         self._publish(t.status, self._birth.to_dict(), retain=True)
         channel.subscribe([(t.status, 1)])
-        self._queue_dirty = True
-        self._health_due = 0.0
+        self._reports.want_queue()
+        self._reports.want_health()
         self._carry_until = time.monotonic() + CARRY_WAIT_S
         self._pump.resend("connected")
 
@@ -280,7 +202,7 @@ class Delivery:
             log.warning("mqtt: retained command %s not run (ask the sender to clear it)", name)
         self._publish(self.topics.reply, answer.to_dict())
         if answer.ok:
-            self._queue_dirty = True
+            self._reports.want_queue()
             self._pump.needed = True
 
     def _on_ncc_status(self, msg: Incoming) -> None:
@@ -322,7 +244,7 @@ class Delivery:
         self._carry.finish()
         if self._channel is not None:
             self._channel.unsubscribe(self.topics.queue)
-        self._queue_dirty = True
+        self._reports.want_queue()
 
     # --- every turn of the loop ---------------------------------------------------
 
@@ -331,13 +253,13 @@ class Delivery:
             self._pump.needed = True
 
     def want_queue(self) -> None:
-        self._queue_dirty = True
+        self._reports.want_queue()
 
     def want_health(self) -> None:
-        self._health_due = 0.0
+        self._reports.want_health()
 
     def health_due(self) -> float | None:
-        return self._health_due if self.online else None
+        return self._reports.health_due if self.online else None
 
     def turn(self) -> None:
         """Publish what is due (online only)."""
@@ -350,10 +272,9 @@ class Delivery:
             log.warning("mqtt: no echo of the birth; the site's queue snapshot was not read")
             self._carry_done()
         self._pump.pump(self._channel)
-        self._publish_queue_if_dirty()
-        if time.monotonic() >= self._health_due:
-            self._publish_health()
-        self._warn_on_backlog_change()
+        assert self._outbox is not None and self._carry is not None
+        self._reports.publish_due(self._channel, self._outbox, self._session,
+                                  hold_queue=self._carry.pending)
 
     def figures(self) -> Figures | None:
         box, pump = self._outbox, self._pump
@@ -367,53 +288,7 @@ class Delivery:
     def health_payload(self) -> dict[str, Any]:
         """The ``health`` payload now (link thread: it reads the outbox)."""
         assert self._outbox is not None
-        try:
-            devices = dict(self._actions.health())
-        except Exception as e:
-            log.exception("node health failed")
-            devices = {"health_error": f"{type(e).__name__}: {e}"}
-        backlog = self._outbox.backlog()
-        out = {
-            **devices,
-            "ts": now_iso(),
-            "version": self._version,
-            "session": self._session,
-            "system": read_system(self._outbox_path.parent).to_dict(),
-            "outbox": {
-                "backlog": backlog,
-                "acked_seq": self._outbox.acked_seq(),
-                "last_seq": self._outbox.last_seq(),
-                "warn_above": self._policy.backlog_warn,
-                "warning": backlog > self._policy.backlog_warn,
-            },
-        }
-        if self._link_health is not None:
-            out["mqtt"] = self._link_health()
-        return out
-
-    def _publish_health(self) -> None:
-        payload = self.health_payload()
-        self._backlog_warning = payload["outbox"]["warning"]
-        self._publish(self.topics.health, payload, retain=True)
-        self._health_due = time.monotonic() + self._policy.health_interval_s
-
-    def _warn_on_backlog_change(self) -> None:
-        assert self._outbox is not None
-        warning = self._outbox.backlog() > self._policy.backlog_warn
-        if self._backlog_warning is not None and warning != self._backlog_warning:
-            self._publish_health()
-
-    def _publish_queue_if_dirty(self) -> None:
-        assert self._carry is not None
-        if not self._queue_dirty or self._carry.pending:
-            return
-        self._queue_dirty = False
-        try:
-            snapshot = self._actions.queue_snapshot()
-        except Exception:
-            log.exception("queue snapshot failed")
-            return
-        self._publish(self.topics.queue, {"ts": now_iso(), **snapshot}, retain=True)
+        return self._reports.health_payload(self._outbox, self._session)
 
     def _publish(self, topic: str, payload: dict[str, Any], *, retain: bool = False) -> int | None:
         if self._channel is None:
