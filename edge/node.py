@@ -93,6 +93,7 @@ class Node:
         speech = SpeechWorker(hardware.speech, volume=config.speaker.volume)
         self.ctx = NodeContext(config, engine, speech)
         self.storage = StorageGuard(engine, data_dir, on_change=self._storage_changed,
+                                    on_stored=lambda: self.ctx.notifier.notify_event(),
                                     reserve_bytes=reserve_bytes)
         self.ctx.storage = self.storage
         self._cells: CellsDisplay | None = None

@@ -105,18 +105,21 @@ class StorageGuard:
     """Watches the queue database's writes for the node; thread-safe.
 
     ``on_change(fault_or_none)`` is called after the fault starts or clears (the node tells
-    the patient, the LEDs and the MQTT link); ``emit`` is the node's event listener hook.
+    the patient, the LEDs and the MQTT link); ``on_stored()`` after events that waited were
+    stored by a ``tick`` (the MQTT link publishes them).
     """
 
     def __init__(
         self, engine: QueueEngine, data_dir: Path, *,
         on_change: Callable[[StorageHealth | None], None] = lambda _: None,
+        on_stored: Callable[[], None] = lambda: None,
         reserve_bytes: int = RESERVE_BYTES,
     ) -> None:
         self._engine = engine
         self._dir = data_dir
         self._reserve = Reserve(data_dir / RESERVE_NAME, reserve_bytes)
         self._on_change = on_change
+        self._on_stored = on_stored
         self._lock = threading.RLock()
         self._fault: StorageError | None = None
         self._pending: list[tuple[str, dict[str, Any]]] = []
@@ -158,19 +161,15 @@ class StorageGuard:
     def record(self, type_: str, data: dict[str, Any]) -> bool:
         """Store an event now, or keep it until storage works; True when stored now."""
         with self._lock:
-            if self._fault is None:
-                try:
-                    self._engine.record(type_, data)
-                    return True
-                except StorageError as e:
-                    self._pending.append((type_, data))
-                    error = e
-                else:  # pragma: no cover - returned above
-                    return True
-            else:
+            if self._fault is not None:
                 self._pending.append((type_, data))
-                self._flush()
-                return False
+                return self._flush()
+            try:
+                self._engine.record(type_, data)
+                return True
+            except StorageError as e:
+                self._pending.append((type_, data))
+                error = e
         self.failed(error)
         return False
 
@@ -180,12 +179,12 @@ class StorageGuard:
             fault = self._fault
             if fault is None:
                 return
-            if fault.full:
-                free = free_bytes(self._dir) or 0
-                if free < self._reserve.size + RECOVER_MARGIN_BYTES:
-                    self._flush()
-                    return
-        self._recover()
+            room = not fault.full or self._has_room()
+            stored = False if room else self._flush_some()
+        if room:
+            self._recover()
+        elif stored:
+            self._on_stored()
 
     # --- health ---------------------------------------------------------------------------
 
@@ -206,6 +205,15 @@ class StorageGuard:
         free = free_bytes(self._dir)
         return {"device": "storage", "state": state.value,
                 "detail": f"{error} (free {free} bytes)"}
+
+    def _has_room(self) -> bool:
+        return (free_bytes(self._dir) or 0) >= self._reserve.size + RECOVER_MARGIN_BYTES
+
+    def _flush_some(self) -> bool:
+        """Flush; True when at least one waiting event was stored."""
+        waiting = len(self._pending)
+        self._flush()
+        return len(self._pending) < waiting
 
     def _flush(self) -> bool:
         """Store the waiting events in order; stop at the first that cannot be stored."""

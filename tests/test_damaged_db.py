@@ -14,11 +14,14 @@ import pytest
 from nodeproc import NodeProcess
 from test_queue_engine import SettableClock
 
+from contract.schemas import Schemas
 from edge.config import load_config
 from edge.queue.engine import QueueEngine
+from edge.queue.outbox import Outbox
 from edge.queue.recovery import damage_of
 
 PAGE = 4096
+SCHEMAS = Schemas.load()
 
 
 def filled_db(path: Path, clock: SettableClock, *, a: int = 300, b: int = 4) -> None:
@@ -83,6 +86,8 @@ def test_partly_overwritten_db_is_moved_aside_and_numbers_continue(
     assert fault[0] == "device.fault" and fault[1]["device"] == "storage"
     assert fault[1]["state"] == "damaged"
     assert damage_of(db) is None
+    envelopes = [e.envelope("janti", "kiosk-1") for e in Outbox(db).unacked()]
+    assert [SCHEMAS.errors("event", e) for e in envelopes] == [[]] * len(envelopes)
     engine.close()
 
 

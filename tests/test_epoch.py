@@ -111,7 +111,7 @@ def test_fresh_database_under_an_old_retained_ack_keeps_every_event(
 ) -> None:
     """A re-installed kiosk-1: the central broker still holds its previous life's ack."""
     with MqttProbe(broker_pair.central, broker_pair.ncc) as ncc, \
-            MqttProbe(broker_pair.site_lan, broker_pair.node(), client_id="probe") as local:
+            MqttProbe(broker_pair.site_lan, broker_pair.node()) as local:
         ncc.publish(TOPICS.ack, b'{"seq":100005}', retain=True)
         local.subscribe(TOPICS.ack)
         assert json.loads(local.expect(TOPICS.ack).payload) == {"seq": 100005}  # bridged down
