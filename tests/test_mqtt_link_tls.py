@@ -26,7 +26,7 @@ from brokers import (
     wait_mqtt_ready,
     wait_until,
 )
-from test_mqtt_link import TOPICS, LiveNode, until_topic
+from test_mqtt_link import SCHEMAS, TOPICS, LiveNode, until_topic
 
 from edge.mqtt.link import LinkOptions, LinkStatus
 from mqtt_config.pki import make_ca, make_server_cert
@@ -107,3 +107,17 @@ def test_commands_over_the_site_brokers_tls_listener(
         staff.subscribe(TOPICS.status)
         staff.collect(until_topic(TOPICS.status, lambda p: p["online"]))
         _burst_is_answered(live, staff)
+
+
+def test_health_over_tls_shows_the_days_left_of_the_ca_and_the_brokers_certificate(
+    broker_pair: BrokerPair, tmp_path: Path
+) -> None:
+    with MqttProbe(broker_pair.site_lan, broker_pair.staff()) as staff:
+        staff.subscribe(TOPICS.health)
+        with LiveNode(tmp_path, broker_pair.site_tls, broker_pair.node()):
+            got = staff.collect(until_topic(TOPICS.health, lambda p: "certificates" in p))
+    health = json.loads([m for m in got if m.topic == TOPICS.health][-1].payload)
+    assert SCHEMAS.errors("health", health) == []
+    by_name = {c["name"]: c for c in health["certificates"]}
+    assert set(by_name) == {"ca", "broker"}
+    assert all(c["state"] == "ok" and c["days_left"] > 30 for c in by_name.values())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -72,6 +72,7 @@ class Delivery:
         self, *, topics: NodeTopics, roles: Sequence[str], version: str, outbox_path: Path,
         actions: NodeActions, policy: Policy, schemas: Schemas | None = None,
         link_health: Callable[[], dict[str, Any]] | None = None,
+        cert_files: Mapping[str, Path] | None = None,
     ) -> None:
         self.topics = topics
         self._roles = tuple(roles)
@@ -83,7 +84,7 @@ class Delivery:
         self._reports = Reports(
             topics=topics, version=version, data_dir=outbox_path.parent, actions=actions,
             backlog_warn=policy.backlog_warn, health_interval_s=policy.health_interval_s,
-            link_health=link_health,
+            link_health=link_health, cert_files=cert_files,
         )
         self._outbox: Outbox | None = None
         self._commands: CommandLog | None = None
@@ -146,9 +147,10 @@ class Delivery:
         )
         return Will(self.topics.status, encode(self._birth.will().to_dict()))
 
-    def connected(self, channel: Channel) -> None:
+    def connected(self, channel: Channel, *, broker_not_after: str | None = None) -> None:
         assert self._birth is not None and self._pump is not None and self._carry is not None
         self._channel = channel
+        self._reports.broker_certificate(broker_not_after)
         self._ncc = None
         t = self.topics
         # Brokers handle one connection's packets in order: once the birth is out, commands

@@ -147,6 +147,8 @@ class MqttLink(Closing):
         self._delivery = Delivery(
             topics=self.topics, roles=roles, version=version, outbox_path=outbox_path,
             actions=actions, schemas=schemas, link_health=self.link_health,
+            cert_files={name: path for name, path in (("ca", config.tls_ca),
+                        ("client", config.tls_cert)) if path is not None},
             policy=Policy(backlog_warn=opt.backlog_warn, window=opt.window,
                           resend_after_s=opt.resend_after_s,
                           health_interval_s=config.health_interval_s),
@@ -281,7 +283,7 @@ class MqttLink(Closing):
     def _handle_transport_events(self) -> None:
         for event in self._transport.events():
             if isinstance(event, Connected):
-                self._delivery.connected(self._transport)
+                self._delivery.connected(self._transport, broker_not_after=event.peer_not_after)
                 self._set(LinkStatus.ONLINE, None)
             elif isinstance(event, Lost):
                 self._delivery.lost()

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 from contract.payloads import encode, now_iso
 from contract.topics import NodeTopics
-from edge.mqtt.health import read_system
+from edge.mqtt.health import certificates, read_system
 from edge.node_actions import NodeActions
 from edge.queue.outbox import Outbox
+from mqtt_config import certs
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ class Reports:
         self, *, topics: NodeTopics, version: str, data_dir: Path, actions: NodeActions,
         backlog_warn: int, health_interval_s: float,
         link_health: Callable[[], dict[str, Any]] | None = None,
+        cert_files: Mapping[str, Path] | None = None,
     ) -> None:
         self._topics = topics
         self._version = version
@@ -38,6 +40,8 @@ class Reports:
         self._backlog_warn = backlog_warn
         self._interval_s = health_interval_s
         self._link_health = link_health
+        self._cert_files = dict(cert_files or {})
+        self._broker_cert: dict[str, Any] | None = None
         self.health_due = 0.0
         self._queue_dirty = True
         self._backlog_warning: bool | None = None
@@ -47,6 +51,15 @@ class Reports:
 
     def want_queue(self) -> None:
         self._queue_dirty = True
+
+    def broker_certificate(self, not_after: str | None) -> None:
+        """The site broker's certificate expiry as seen on the TLS connection."""
+        try:
+            self._broker_cert = None if not_after is None else certs.status(
+                "broker", certs.parse_not_after(not_after)).to_dict()
+        except certs.CertError as e:
+            self._broker_cert = {"name": "broker", "days_left": None, "not_after": None,
+                                 "state": "error", "error": str(e)}
 
     def publish_due(
         self, channel: Publisher, outbox: Outbox, session: int, *, hold_queue: bool = False
@@ -82,6 +95,11 @@ class Reports:
         }
         if self._link_health is not None:
             out["mqtt"] = self._link_health()
+        found = certificates(self._cert_files) if self._cert_files else []
+        if self._broker_cert is not None:
+            found.append(self._broker_cert)
+        if found:
+            out["certificates"] = found
         return out
 
     def _publish_health(self, channel: Publisher, outbox: Outbox, session: int) -> None:

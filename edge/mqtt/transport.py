@@ -59,7 +59,10 @@ class Will:
 
 @dataclass(frozen=True)
 class Connected:
-    """The broker accepted the connection (CONNACK success)."""
+    """The broker accepted the connection (CONNACK success); over TLS, when the broker's
+    certificate expires (``getpeercert()["notAfter"]``, e.g. "Mar  4 12:00:00 2029 GMT")."""
+
+    peer_not_after: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,17 @@ def read_all(client: mqtt.Client) -> None:
     while client.socket() is tls and tls.pending() > 0:
         if client.loop_read() != MQTTErrorCode.MQTT_ERR_SUCCESS:
             return
+
+
+def _peer_not_after(client: mqtt.Client) -> str | None:
+    sock = client.socket()
+    if not isinstance(sock, ssl.SSLSocket):
+        return None
+    try:
+        value = (sock.getpeercert() or {}).get("notAfter")
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 class Transport:
@@ -266,7 +280,7 @@ class Transport:
             return
         self.connected = True
         self._attempt = 0
-        self._events.append(Connected())
+        self._events.append(Connected(_peer_not_after(client)))
 
     def _cb_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any
