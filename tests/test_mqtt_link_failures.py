@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from brokers import HOST, Address, BrokerPair, Login, MqttProbe, free_port, wait_until
+from disks import fill, small_tmpfs
 from nodeproc import NodeProcess
 from test_mqtt_link import SCHEMAS, TOPICS, LiveNode, payloads_on, until_topic
 from test_mqtt_node_process import node_config
@@ -179,3 +180,35 @@ def test_the_node_process_says_once_why_it_is_offline_and_shows_it_in_health(
         f"mqtt: janti/kiosk-1 at {broker_pair.site_lan.host}:{broker_pair.site_lan.port} "
         "offline: broker refused: Not authorized; retrying"), said
     assert not any("Traceback" in line for line in stderr)
+
+
+def test_a_full_disk_while_reconnecting_does_not_kill_the_link(
+    broker_pair: BrokerPair, tmp_path: Path
+) -> None:
+    """The node's data directory on a small tmpfs, filled; the broker restarts, so the link
+    reconnects and cannot store its new session: it connects anyway, and a command it
+    cannot record is refused rather than run. Once space returns, commands run again."""
+    with small_tmpfs(tmp_path / "disk", 16) as disk, \
+            LiveNode(disk / "data", broker_pair.site_lan, broker_pair.node(),
+                     options=FAST) as live:
+        wait_until(lambda: live.link.state().status is LinkStatus.ONLINE, "online")
+        live.issue(1)
+        filler = fill(disk)
+        broker_pair.site_broker.restart()
+        wait_until(lambda: live.link.state().status is LinkStatus.ONLINE
+                   and live.link.state().session >= 2, "online again on a full disk")
+        with MqttProbe(broker_pair.site_lan, broker_pair.staff()) as staff:
+            staff.subscribe(TOPICS.reply)
+            staff.publish(TOPICS.cmd("selftest"), json.dumps({"id": IDS[0]}))
+            refused = json.loads(staff.expect(TOPICS.reply).payload)
+            filler.unlink()
+            staff.publish(TOPICS.cmd("selftest"), json.dumps({"id": IDS[1]}))
+            done = json.loads(staff.expect(TOPICS.reply).payload)
+        assert len(link_threads()) == 1
+    assert refused["id"] == IDS[0] and not refused["ok"], refused
+    assert "cannot record command" in refused["error"] and "full" in refused["error"]
+    assert SCHEMAS.errors("reply", refused) == []
+    assert done["id"] == IDS[1] and done["ok"], done
+
+
+IDS = ("11111111-2222-4333-8444-555555555555", "66666666-7777-4888-8999-aaaaaaaaaaaa")

@@ -158,7 +158,7 @@ class Delivery:
         # the birth itself, not the previous session's Will; it also arrives after any
         # retained queue snapshot (subscribed before it), which ``NumberCarry`` relies on.
         wanted = [(t.cmd_filter, 1), (t.ack, 1), (t.ncc_status, 1)]
-        if self._carry.pending:
+        if self._carry.begin():
             wanted.append((t.queue, 1))
         channel.subscribe(wanted)
         self._publish(t.status, self._birth.to_dict(), retain=True)

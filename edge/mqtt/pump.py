@@ -84,7 +84,12 @@ class EventPump:
 
     def _apply(self, epoch: str | None, seq: int, raw: bytes) -> None:
         before = self._outbox.acked_seq()
-        if not self._outbox.ack(seq, epoch=epoch):
+        try:
+            applied = self._outbox.ack(seq, epoch=epoch)
+        except Exception as e:  # a full disk: keep the events, the NCC acks again
+            log.warning("mqtt: cannot store ack %d: %s", seq, e)
+            return
+        if not applied:
             log.warning("mqtt: ignoring ack %r: another epoch (this database is %s) or above "
                         "what was sent", raw[:100], self._outbox.epoch)
             return

@@ -54,25 +54,55 @@ def numbers_to_continue(raw: bytes) -> tuple[str, dict[str, int]] | None:
 
 
 class NumberCarry:
-    """Whether this database still has to read the site's snapshot, and doing it."""
+    """Whether this database still has to read the site's snapshot, and doing it.
+
+    ``begin()`` at each connection says whether to read it; the snapshot (``take``) or the
+    echo of the node's own birth (``finish``: the broker had none) settles it. A failure to
+    apply the numbers (a full disk) is retried on the next connection; a failure to
+    remember that it is done only means reading the snapshot once more (never lowering).
+    """
 
     def __init__(self, meta: Meta, actions: Continuer, topic: str) -> None:
         self._meta = meta
         self._actions = actions
         self._topic = topic
-        self.pending = meta.meta_get(DONE_KEY) is None
+        self._done = meta.meta_get(DONE_KEY) is not None
+        self._seen = False
+        self.pending = False
+
+    def begin(self) -> bool:
+        """A new connection: True when the snapshot must be read first."""
+        self.pending = not self._done
+        self._seen = False
+        return self.pending
 
     def take(self, raw: bytes) -> None:
         """The retained snapshot arrived: continue its numbers if they are of today."""
+        self._seen = True
         found = numbers_to_continue(raw)
         if not found or not found[1]:
+            self._done = True
             return
         day, numbers = found
-        if self._actions.continue_numbers(numbers, day=day):
+        try:
+            applied = self._actions.continue_numbers(numbers, day=day)
+        except Exception as e:
+            log.warning("mqtt: cannot continue the site's numbers now (%s); again on the next "
+                        "connection", e)
+            return
+        self._done = True
+        if applied:
             shown = ", ".join(f"{code}-{n:03d}" for code, n in sorted(numbers.items()))
             log.warning("mqtt: fresh database: today's numbers continue after %s (from %s)",
                         shown, self._topic)
 
     def finish(self) -> None:
-        self._meta.meta_set(DONE_KEY, "1")
+        """Reading is over for this connection (no retained snapshot if none was seen)."""
         self.pending = False
+        if not self._seen:
+            self._done = True
+        if self._done:
+            try:
+                self._meta.meta_set(DONE_KEY, "1")
+            except Exception as e:
+                log.warning("mqtt: cannot remember that the site's numbers were read: %s", e)
