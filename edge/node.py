@@ -12,12 +12,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from gpiozero import Factory
 
 from edge import __version__
+from edge.bpjs.calls import Patient
+from edge.bpjs.store import BpjsStore
+from edge.bpjs.sync import BpjsSync
 from edge.caller import Caller
 from edge.cells.display import CellsDisplay
 from edge.config import NodeConfig
@@ -96,6 +101,7 @@ class Node:
                                     on_stored=lambda: self.ctx.notifier.notify_event(),
                                     reserve_bytes=reserve_bytes)
         self.ctx.storage = self.storage
+        self.bpjs = self._bpjs_sync(config, data_dir)
         self._cells: CellsDisplay | None = None
         self._events: queue.Queue[ButtonEvent] = queue.Queue()
         self._boards: dict[str, _BoardParts] = {}
@@ -121,6 +127,8 @@ class Node:
             self.ctx.notifier = notifier
         self.ctx.speech.start()
         self.storage.start()
+        if self.bpjs is not None:
+            self.bpjs.start()
         self.ctx.embosser = self._worker("embosser", self._hw.embosser_url, self._embosser)
         self.ctx.printer = self._worker("printer", self._hw.printer_url, self._printer)
         if self.config.cells.enabled and self._hw.cells_url is not None:
@@ -147,6 +155,8 @@ class Node:
         for worker in (self.ctx.embosser, self.ctx.printer, self._cells):
             if worker is not None:
                 worker.close()
+        if self.bpjs is not None:
+            self.bpjs.close()
         self.ctx.speech.close()
         self.ctx.engine.close()
 
@@ -317,10 +327,37 @@ class Node:
             "speaker": self.ctx.speech.state().value,
             "buttons": {"state": "stuck" if stuck else "ok", "stuck": stuck},
             "storage": self.storage.health().to_dict(),
+            **({"bpjs": self.bpjs.health()} if self.bpjs is not None else {}),
             "uptime_s": round(time.monotonic() - self._started, 1),
             "version": __version__,
             **({"mqtt": link} if link is not None else {}),
         }
+
+    # --- BPJS Antrean FKTP (docs/bpjs.md) ----------------------------------------------
+
+    def _bpjs_sync(self, config: NodeConfig, data_dir: Path) -> BpjsSync | None:
+        """The BPJS sync of the node that holds the site's queue (its kiosk), if configured."""
+        if config.bpjs is None or "kiosk" not in config.roles:
+            return None
+        BpjsStore(data_dir / "queue.db").close()  # tables and triggers before any event
+        return BpjsSync(config.bpjs, data_dir / "queue.db", timezone=config.timezone,
+                        on_event=lambda: self.ctx.notifier.notify_event(),
+                        on_refused=self._bpjs_refused)
+
+    def _bpjs_refused(self, number: str, message: str) -> None:
+        self.ctx.speech.say(phrases.bpjs_refused_sentence(number), channel="staff")
+        self.ctx.notifier.notify_health_changed()
+
+    def bpjs_register(self, number: str, patient: Patient) -> None:
+        """Staff tie today's ticket to a BPJS patient (never over MQTT: docs/bpjs.md)."""
+        if self.bpjs is None:
+            raise CommandError("BPJS is not configured on this node ([bpjs])")
+        store = BpjsStore(self.data_dir / "queue.db")
+        try:
+            store.register(number, patient, now=datetime.now(ZoneInfo(self.config.timezone)))
+        finally:
+            store.close()
+        self.bpjs.notify()
 
     def _caller(self) -> Caller:
         if self.caller is None:

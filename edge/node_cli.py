@@ -8,6 +8,7 @@ Control lines in ``--simulate`` mode (one per line on stdin)::
     key N                 press routing key N (0-based) on the Braille cells
     cells                 print what the cells show (Unicode Braille, then the text)
     message TEXT          show a staff message on the cells (``message`` alone clears it)
+    bpjs NUMBER CARD      staff register today's ticket NUMBER for BPJS (card: 13 digits)
     health                print the node's health as JSON
     quit                  stop and exit 0
 """
@@ -29,6 +30,7 @@ from typing import Any, TextIO
 from gpiozero.exc import GPIOZeroError
 
 from edge import __version__
+from edge.bpjs.calls import Patient
 from edge.braille.codec import decode, to_unicode
 from edge.config import ConfigError, MqttConfig, NodeConfig, load_config
 from edge.context import Offline
@@ -211,6 +213,9 @@ def control(sim: Simulation, node: Node, words: list[str]) -> str | None:
             if shown["pages"] > 1:
                 return (f"message in {shown['pages']} pages of {node.config.cells.width} "
                         "cells: the last routing key shows the next")
+        case ["bpjs", number, card]:
+            node.bpjs_register(number, Patient(card))
+            return f"bpjs {number} registered"
         case _:
             raise ValueError(f"unknown control line: {' '.join(words)!r}")
     return None

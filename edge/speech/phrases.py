@@ -175,3 +175,13 @@ def storage_fault_sentence() -> str:
 def storage_fault_staff_sentence() -> str:
     """Spoken at a counter whose action cannot be stored."""
     return "Maaf, perubahan antrean tidak dapat disimpan karena gangguan sistem. Hubungi teknisi."
+
+
+def bpjs_refused_sentence(number: str) -> str:
+    """Said to the staff when BPJS refuses a call for a registered ticket.
+
+    >>> bpjs_refused_sentence("A-012")
+    'Perhatian petugas: data BPJS untuk antrean A dua belas ditolak. Periksa nomor kartu pasien.'
+    """
+    return (f"Perhatian petugas: data BPJS untuk antrean {spell_number(number)} ditolak. "
+            "Periksa nomor kartu pasien.")
