@@ -15,6 +15,7 @@ Example::
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import Mapping
 from http import cookies
@@ -100,6 +101,14 @@ class _Server(ThreadingHTTPServer):
                  ) -> None:
         self.web = web
         super().__init__(listen, handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-answer is normal; anything else is logged."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            log.debug("NCC web: %s went away: %s", client_address, error)
+        else:
+            log.exception("NCC web: connection from %s failed", client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
