@@ -208,6 +208,8 @@ class Ingest:
     # --- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> Ingest:
+        if self._thread is not None:
+            return self  # started already: one thread owns the client
         self._session = int(self.db.meta_get(SESSION_KEY) or 0)
         self._thread = threading.Thread(target=self._run, name="ncc-ingest", daemon=True)
         self._thread.start()

@@ -98,6 +98,9 @@ class Monitor:
     # --- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> Monitor:
+        """Start the threads (once; a second call does nothing)."""
+        if self._thread is not None:
+            return self
         self.notifier.start()
         self.evaluate()
         self._thread = threading.Thread(target=self._run, name="ncc-alarms", daemon=True)

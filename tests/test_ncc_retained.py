@@ -42,7 +42,7 @@ def test_sixty_thousand_retained_messages_on_start(tmp_path: Path) -> None:
         config = demo.demo_config(tmp_path, central, ("127.0.0.1", 0))
         config = replace(config, alarms=replace(AlarmSettings(), silent_after_intervals=10**6))
         started = time.monotonic()
-        with Monitor(config, fleet=fleet).start() as monitor:
+        with Monitor(config, fleet=fleet) as monitor:
             def stored() -> bool:
                 rows = monitor.store.nodes()
                 return len(rows) == NODES and all(r.online and r.health for r in rows)
