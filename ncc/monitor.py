@@ -94,6 +94,7 @@ class Monitor:
         self._pending_changes: list[dict[str, Any]] = []
         self._cache: dict[tuple[str, str], NodeRow] | None = None  # node rows, parsed
         self._dirty: set[tuple[str, str]] = set()
+        self._rejected_seen = 0
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -254,6 +255,9 @@ class Monitor:
         self.metrics_registry.snapshot(nodes=per_site, alarms=alarms, waiting=waiting,
                                        kinds=tuple(KIND_LABELS))
         self.metrics_registry.connected(self.ingest.connected)
+        rejected = self.ingest.stats().rejected
+        self.metrics_registry.rejected(rejected - self._rejected_seen)
+        self._rejected_seen = rejected
 
     def _all_states(self, states: dict[tuple[str, str], NodeState]
                     ) -> dict[tuple[str, str], NodeState]:
