@@ -21,6 +21,7 @@ LETTER_NAMES: dict[str, str] = {
 }  # fmt: skip
 
 _NUMBER_RE = re.compile(r"([A-Za-z])-?(\d{1,4})")
+_ACRONYM_RE = re.compile(r"\b[A-Z]{2,}\b")
 
 # What a patient is told when one ticket output fails; keys are the node's health keys.
 _FAULT_PHRASES: dict[str, str] = {
@@ -68,6 +69,16 @@ def letter_name(letter: str) -> str:
     return LETTER_NAMES[letter.upper()]
 
 
+def spoken_service(name: str) -> str:
+    """A service name as espeak-ng should say it: an all-capital word of two or more
+    letters is an acronym, spelled letter by letter (espeak-ng reads "KIA" as a word).
+
+    >>> spoken_service("KIA"), spoken_service("Poli UGD 2"), spoken_service("Poli Umum")
+    ('ka i a', 'Poli u ge de 2', 'Poli Umum')
+    """
+    return _ACRONYM_RE.sub(lambda m: " ".join(letter_name(c) for c in m.group()), name)
+
+
 def spell_number(number: str) -> str:
     """Say a number: "A-012" -> "A dua belas" (letter name capitalised, serial as words)."""
     parsed = parse_number(number)
@@ -90,7 +101,8 @@ def ticket_sentence(ticket: TicketView) -> str:
     >>> ticket_sentence(t)
     'Nomor antrean Anda A tujuh, Poli Umum. Ada tiga orang sebelum Anda.'
     """
-    head = f"Nomor antrean Anda {spell_number(ticket.number)}, {ticket.service_name}."
+    service = ticket.service_spoken or spoken_service(ticket.service_name)
+    head = f"Nomor antrean Anda {spell_number(ticket.number)}, {service}."
     return f"{head} {_ahead_sentence(ticket.ahead)}"
 
 
@@ -100,7 +112,7 @@ def call_sentence(number: str, counter: int, service_name: str | None = None) ->
     >>> call_sentence("A-012", 2)
     'Nomor antrean A dua belas, silakan menuju loket dua.'
     """
-    service = f" {service_name}," if service_name else ""
+    service = f" {spoken_service(service_name)}," if service_name else ""
     return (
         f"Nomor antrean {spell_number(number)},{service} "
         f"silakan menuju loket {number_words(counter)}."
@@ -146,3 +158,30 @@ def no_waiting_sentence(service_name: str | None = None) -> str:
     if service_name:
         return f"Tidak ada antrean yang menunggu untuk {service_name}."
     return "Tidak ada antrean yang menunggu."
+
+
+def storage_fault_sentence() -> str:
+    """Spoken at the kiosk when a ticket cannot be stored (the disk is full or failing).
+
+    >>> storage_fault_sentence().startswith("Mohon maaf")
+    True
+    """
+    return (
+        "Mohon maaf, nomor antrean tidak dapat dibuat saat ini karena gangguan sistem. "
+        "Silakan minta bantuan petugas di loket pendaftaran."
+    )
+
+
+def storage_fault_staff_sentence() -> str:
+    """Spoken at a counter whose action cannot be stored."""
+    return "Maaf, perubahan antrean tidak dapat disimpan karena gangguan sistem. Hubungi teknisi."
+
+
+def bpjs_refused_sentence(number: str) -> str:
+    """Said to the staff when BPJS refuses a call for a registered ticket.
+
+    >>> bpjs_refused_sentence("A-012")
+    'Perhatian petugas: data BPJS untuk antrean A dua belas ditolak. Periksa nomor kartu pasien.'
+    """
+    return (f"Perhatian petugas: data BPJS untuk antrean {spell_number(number)} ditolak. "
+            "Periksa nomor kartu pasien.")
