@@ -15,13 +15,14 @@ from importlib import resources
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from ncc.messages import schemas
 from ncc.web import api, params
 from ncc.web.app import App
 from ncc.web.http import BadRequest, NotFound, Request, Response
 
 SESSION_COOKIE = "ncc_session"
 LOGIN_COOKIE = "ncc_login"  # double-submit CSRF token of the login form
-COMMANDS = ("selftest", "reprint", "announce", "message")
+COMMANDS = ("selftest", "reprint", "announce", "message")  # the node page's, in this order
 SILENCE_HOURS = (1, 4, 8, 24, 72)
 
 
@@ -120,7 +121,13 @@ def node(app: App, req: Request) -> Response:
     alarms = [a for a in app.monitor.alarms(state="open", site=view["site"])
               if a["node"] == view["node"]]
     return page(app, req, "node.html", title=f"Node {view['site']}/{view['node']}", node=view,
-                alarms=alarms, commands=COMMANDS, live="node")
+                alarms=alarms, commands=offered_commands(), live="node")
+
+
+def offered_commands() -> list[str]:
+    """The node page's commands that the contract defines (``message`` appears once
+    ``contract/schemas/cmd/message.json`` exists)."""
+    return [c for c in COMMANDS if c in schemas().command_names]
 
 
 def alarms(app: App, req: Request) -> Response:
@@ -166,7 +173,7 @@ def command_args(name: str, data: dict[str, str]) -> dict[str, Any]:
 
 def command(app: App, req: Request) -> Response:
     data = params.form(req.body)
-    name = params.choice(data.get("name") or None, "name", COMMANDS)
+    name = params.choice(data.get("name") or None, "name", tuple(offered_commands()))
     if name is None:
         raise BadRequest("name: choose a command")
     back = f"/nodes/{quote(req.params['site'])}/{quote(req.params['node'])}"

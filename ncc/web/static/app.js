@@ -22,7 +22,7 @@
     return el;
   }
   const word = (table, v) => (v === null || v === undefined ? "—" : (L[table][v] || String(v)));
-  const dash = (v) => (v === null || v === undefined ? "—" : String(v));
+  const dash = (v) => (v === null || v === undefined || v === "" ? "—" : String(v));
   const num = (v) => (v === null || v === undefined ? -1 : v);
   function when(iso) {
     if (!iso) return "—";
@@ -344,7 +344,8 @@
     const data = [xs, history.map((x) => x.cpu_temp_c), history.map((x) => x.backlog)];
     if (chart) { chart.setData(data); return; }
     chart = new window.uPlot({
-      width: Math.max(300, box.clientWidth || 600), height: 240, tzDate: (ts) => window.uPlot.tzDate(new Date(ts * 1e3), "Asia/Jakarta"),
+      width: Math.max(300, box.clientWidth || 600), height: 240,
+      scales: { x: { time: true, range: (u, lo, hi) => (lo === hi ? [lo - 3600, hi + 60] : [lo, hi]) } }, tzDate: (ts) => window.uPlot.tzDate(new Date(ts * 1e3), "Asia/Jakarta"),
       series: [{}, { label: "Suhu CPU (°C)", stroke: "#9a3412", width: 2 }, { label: "Backlog", stroke: "#1d4ed8", width: 2, dash: [6, 4], scale: "n" }],
       axes: [{}, { label: "°C" }, { side: 1, scale: "n", label: "backlog", grid: { show: false } }],
     }, data, box);
