@@ -11,8 +11,9 @@ the ack ``{"epoch","seq"}`` is the highest seq of that epoch stored with none mi
 
 >>> ing = Ingest(Path(tempfile.mkdtemp()) / "ncc.db", host="127.0.0.1", port=1)
 >>> ing.store(b'{"id":"5f0c3e0e-0000-4000-8000-000000000000","site":"janti","node":"k1",'
-...           b'"seq":1,"ts":"2026-11-29T08:00:00+07:00","type":"help.requested","data":{}}')
-('janti', 'k1', 1)
+...           b'"epoch":"9f2c41d07b3e8a65","seq":1,"ts":"2026-11-29T08:00:00+07:00",'
+...           b'"type":"help.requested","data":{}}')
+('janti', 'k1', '9f2c41d07b3e8a65', 1)
 >>> ing.contiguous("janti", "k1")
 1
 """
@@ -37,11 +38,12 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
+from contract import payloads
 from contract.payloads import encode, now_iso
 from contract.schemas import Schemas
 from contract.topics import NCC_STATUS, PREFIX, NodeTopics
 from ncc.messages import EventMsg, Message, Rejected, ReplyMsg, parse
-from ncc.store import BatchResult, SqliteStore, Store
+from ncc.store import Ack, BatchResult, SqliteStore, Store
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,17 @@ READ_BURST = 5000
 
 def ack_topic(site: str, node: str) -> str:
     return NodeTopics(site, node).ack
+
+
+def ack_payload(a: Ack) -> dict[str, Any]:
+    """``{"epoch","seq"}``; a node that sends no epoch (contract v1) gets ``{"seq"}``.
+
+    >>> ack_payload(Ack("janti", "k1", "9f2c41d07b3e8a65", 4))
+    {'epoch': '9f2c41d07b3e8a65', 'seq': 4}
+    >>> ack_payload(Ack("janti", "k1", "", 4))
+    {'seq': 4}
+    """
+    return payloads.ack(a.seq, a.epoch) if a.epoch else {"seq": a.seq}
 
 
 @dataclass(frozen=True)
@@ -136,8 +149,8 @@ class Ingest:
             self._store = SqliteStore(self._store_arg)
         return self._store
 
-    def store(self, raw: bytes) -> tuple[str, str, int] | None:
-        """Store one event payload now; (site, node, seq) when it is valid, else None."""
+    def store(self, raw: bytes) -> tuple[str, str, str, int] | None:
+        """Store one event payload now; (site, node, epoch, seq) when valid, else None."""
         from contract.payloads import decode_object
 
         obj = decode_object(raw) or {}
@@ -152,7 +165,11 @@ class Ingest:
             self._count(rejected=1)
             return None
         self._apply([msg])
-        return (msg.site, msg.node, msg.seq)
+        return (msg.site, msg.node, msg.epoch, msg.seq)
+
+    def epoch(self, site: str, node: str) -> str | None:
+        """The epoch of the node's latest stored event (None: nothing seen yet)."""
+        return self._latest_epoch(site, node) or None
 
     def _latest_epoch(self, site: str, node: str) -> str:
         for row in self.db.nodes():
@@ -169,10 +186,12 @@ class Ingest:
         return self.db.seqs(site, node, self._latest_epoch(site, node)
                             if epoch is None else epoch)
 
-    def events(self, site: str, node: str) -> list[dict[str, Any]]:
-        """The node's events in (epoch, seq) order."""
-        rows = self.db.events(site=site, node=node, limit=10**9)
-        rows.sort(key=lambda e: (e["epoch"], e["seq"]))
+    def events(self, site: str, node: str, epoch: str | None = None) -> list[dict[str, Any]]:
+        """Stored events of ``epoch`` (default: the node's latest epoch), in seq order."""
+        epoch = self._latest_epoch(site, node) if epoch is None else epoch
+        rows = [e for e in self.db.events(site=site, node=node, limit=10**9)
+                if e["epoch"] == epoch]
+        rows.sort(key=lambda e: e["seq"])
         return [{k: e[k] for k in ("epoch", "seq", "id", "ts", "type", "data")} for e in rows]
 
     def stats(self) -> IngestStats:
@@ -427,8 +446,7 @@ class Ingest:
             return
         result = self._apply(parsed)
         for ack in result.acks:  # committed: now the acks may go out
-            self._outgoing.put((ack_topic(ack.site, ack.node),
-                                encode({"epoch": ack.epoch, "seq": ack.seq}), True))
+            self._outgoing.put((ack_topic(ack.site, ack.node), encode(ack_payload(ack)), True))
         self.last_batch_latency_s = time.monotonic() - started + (
             started - self._first_buffered if self._first_buffered else 0.0)
         if self._on_batch is not None:

@@ -56,6 +56,7 @@ class StatusMsg:
     version: str
     roles: tuple[str, ...]
     received: float
+    epoch: str | None = None
 
 
 @dataclass(frozen=True)
@@ -118,16 +119,10 @@ def _checked(topic: str, schema: str, obj: dict[str, Any]) -> Rejected | None:
 
 
 def event_problems(obj: dict[str, Any]) -> list[str]:
-    """Schema problems of an event envelope; ``epoch`` is accepted while the contract's
-    schema does not list it yet (nodes send it once the node side has it)."""
-    validator = schemas().validators["event"]
-    props = validator.schema.get("properties", {})
-    if "epoch" in obj and "epoch" not in props:
-        epoch = obj["epoch"]
-        if not isinstance(epoch, str) or len(epoch) > 64:
-            return ["epoch: expected a string of at most 64 characters"]
-        obj = {k: v for k, v in obj.items() if k != "epoch"}
-    return schemas().errors("event", obj)
+    """Schema problems of an event envelope. A node of contract v1 (before epochs) sends
+    none: its events are checked as if it had, and stored under the epoch ""."""
+    check = obj if "epoch" in obj else {**obj, "epoch": "v1"}
+    return schemas().errors("event", check)
 
 
 def _event(
@@ -149,7 +144,7 @@ def _status(
     if rejected:
         return rejected
     return StatusMsg(a.site, a.node, obj["online"], obj["session"], obj["ts"], obj["version"],
-                     tuple(obj["roles"]), now)
+                     tuple(obj["roles"]), now, obj.get("epoch"))
 
 
 def _health(

@@ -54,10 +54,6 @@ def _status_roles(roles: Iterable[str]) -> list[str]:
     return out
 
 
-def _epoch_in_contract() -> bool:
-    return "epoch" in schemas().validators["event"].schema.get("properties", {})
-
-
 @dataclass
 class SimSite:
     """The site's shared queue: tickets waiting per service, serving per counter."""
@@ -114,15 +110,13 @@ class SimNode:
 
     @staticmethod
     def _checked(schema: str, payload: dict[str, Any]) -> dict[str, Any]:
-        check = dict(payload)
-        if schema == "event" and not _epoch_in_contract():
-            check.pop("epoch", None)
-        schemas().validate(schema, check)
-        return check if schema == "event" else payload
+        schemas().validate(schema, payload)
+        return payload
 
     def status(self, online: bool) -> Publication:
         payload = {"online": online, "session": self.session, "ts": now_iso(),
-                   "version": self.version, "roles": _status_roles(self.roles)}
+                   "version": self.version, "roles": _status_roles(self.roles),
+                   "epoch": self.epoch}
         return self.topics.status, self._checked("status", payload), True
 
     def connect(self) -> list[Publication]:
@@ -214,8 +208,7 @@ class SimNode:
     def on_ack(self, raw: bytes) -> None:
         ack = decode_object(raw) or {}
         seq, epoch = ack.get("seq"), ack.get("epoch")
-        sent_epoch = self.epoch if _epoch_in_contract() else ""
-        if not isinstance(seq, int) or (epoch is not None and epoch != sent_epoch):
+        if not isinstance(seq, int) or epoch != self.epoch:
             return
         if seq > self.seq:
             return  # an ack above what we sent: another node's, or a wrong one

@@ -316,10 +316,10 @@ class SqliteStore:
             result.stale_status += 1
             return
         db.execute(
-            "UPDATE node SET online = ?, session = ?, status_at = ?, version = ?, roles = ?"
-            " WHERE site = ? AND node = ?",
+            "UPDATE node SET online = ?, session = ?, status_at = ?, version = ?, roles = ?,"
+            " epoch = coalesce(?, epoch) WHERE site = ? AND node = ?",
             (int(s.online), s.session, s.received, s.version, json.dumps(list(s.roles)),
-             s.site, s.node),
+             s.epoch, s.site, s.node),
         )
         db.execute(
             "INSERT INTO status_history (site, node, online, session, ts, at)"
