@@ -12,9 +12,7 @@ from typing import Any
 import pytest
 from brokers import wait_until
 from ncc_web_env import NODE, PASSWORD, SITE, Ncc, start_ncc, stop_ncc
-
-playwright_sync = pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 CHROMIUM = "/usr/lib/chromium/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
