@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 
 import pytest
 from brokers import wait_until
-from ncc_web_env import NODE, SITE, Ncc, start_ncc, stop_ncc
+from ncc_web_env import NODE, PASSWORD, SITE, Ncc, start_ncc, stop_ncc
 
+from ncc.auth import Role
 from ncc.web import routes
 from ncc.web.server import WebServer
 
@@ -140,6 +141,22 @@ def test_login_sets_a_strict_http_only_cookie_and_logout_ends_it(ncc: Ncc) -> No
                    headers={**FORM, "Cookie": cookie})
     assert bye.status == 303 and bye.headers["location"] == "/login"
     assert ncc.call("GET", "/api/v1/me", headers={"Cookie": cookie}).status == 401
+
+
+def test_repeated_wrong_passwords_lock_the_name_for_a_while(ncc: Ncc) -> None:
+    ncc.auth.add_user("dewi", Role.OPERATOR, PASSWORD)
+    form = ncc.call("GET", "/login")
+    cookie = form.headers["set-cookie"].split(";")[0]
+    csrf = cookie.split("=", 1)[1]
+
+    def attempt(password: str) -> int:
+        return ncc.call("POST", "/login", body=f"user=dewi&password={password}&csrf={csrf}",
+                        headers={**FORM, "Cookie": cookie}).status
+
+    assert [attempt(f"salah-{i}") for i in range(5)] == [401] * 5
+    locked = ncc.call("POST", "/login", body=f"user=dewi&password={PASSWORD}&csrf={csrf}",
+                      headers={**FORM, "Cookie": cookie})
+    assert locked.status == 429 and "Terlalu banyak percobaan" in locked.text
 
 
 def test_login_is_refused_without_its_form_token(ncc: Ncc) -> None:

@@ -19,6 +19,7 @@ from ncc.messages import schemas
 from ncc.web import api, params
 from ncc.web.app import App
 from ncc.web.http import BadRequest, NotFound, Request, Response
+from ncc.web.labels import COMMAND
 
 SESSION_COOKIE = "ncc_session"
 LOGIN_COOKIE = "ncc_login"  # double-submit CSRF token of the login form
@@ -69,10 +70,15 @@ def login(app: App, req: Request) -> Response:
     name = params.text_field(data, "user", required=False, max_len=64).strip()
     password = params.text_field(data, "password", required=False, max_len=256)
     target = safe_next(data.get("next"))
+    again = Request(req.method, req.path, {"next": [target]}, req.headers, b"", None)
+    if app.throttle.blocked(name):
+        return login_form(app, again, status=429, error="Terlalu banyak percobaan yang salah. "
+                          "Coba lagi beberapa menit lagi.")
     role = app.auth.check_password(name, password) if name and password else None
     if role is None:
-        again = Request(req.method, req.path, {"next": [target]}, req.headers, b"", None)
+        app.throttle.failed(name)
         return login_form(app, again, error="Nama pengguna atau kata sandi salah.", status=401)
+    app.throttle.succeeded(name)
     session = app.auth.start_session(name, role)
     cookie = f"{SESSION_COOKIE}={session.token}; HttpOnly; SameSite=Strict; Path=/"
     return Response.redirect(target, (("Set-Cookie", cookie),))
@@ -187,8 +193,6 @@ def command(app: App, req: Request) -> Response:
 
 
 def describe_reply(name: str, reply: dict[str, Any]) -> str:
-    from ncc.web.labels import COMMAND
-
     what = COMMAND.get(name, name)
     if reply.get("ok"):
         data = reply.get("data")
