@@ -218,6 +218,9 @@
     setField(section, "last_seen", time(n.last_seen));
     for (const k of ["version", "session", "epoch", "backlog", "open_alarms"]) setField(section, k, dash(n[k]));
     setField(section, "uptime_s", duration(n.uptime_s));
+    const m = n.mqtt || {};
+    setField(section, "acked", m.last_seq === null || m.last_seq === undefined ? "—" : `${m.acked_seq} dari ${m.last_seq}`);
+    setField(section, "clock_skew_s", m.clock_skew_s === null || m.clock_skew_s === undefined ? "—" : `${m.clock_skew_s} detik`);
     setField(section, "certificate_days_left", n.certificate_days_left === null ? "—" : `${n.certificate_days_left} hari lagi`);
     const devices = Object.keys(n.devices).sort().map((name) => {
       const d = n.devices[name], ok = d.state === "ok";
