@@ -97,8 +97,10 @@ class MosquittoProcess:
         if shutil.which("mosquitto") is None:
             raise DemoError("mosquitto is not installed (./setup.sh installs it)")
         with self.central.log.open("ab") as log:
+            # its own session: Ctrl-C reaches the demo, which stops the broker last
             self._proc = subprocess.Popen(["mosquitto", "-c", str(self.central.conf)],
-                                          stdout=log, stderr=subprocess.STDOUT)
+                                          stdout=log, stderr=subprocess.STDOUT,
+                                          start_new_session=True)
         deadline = time.monotonic() + START_TIMEOUT_S
         while not _accepts(HOST, self.central.port):
             if self._proc.poll() is not None or time.monotonic() > deadline:
