@@ -446,3 +446,18 @@ def test_close_is_idempotent_and_ends_streams(ncc: Ncc, tmp_path: Path) -> None:
     while resp.readline():
         pass  # the server ended the stream: reading reaches the end instead of hanging
     conn.close()
+
+
+def test_a_refused_body_is_never_read_as_the_next_request(ncc: Ncc) -> None:
+    parts = urlsplit(ncc.web.url)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+    smuggled = b"GET /api/v1/me HTTP/1.1\r\nHost: x\r\n\r\n"
+    conn.request("PUT", "/api/v1/alarms/1/ack", body=smuggled,  # 405 before the body is read
+                 headers={"Authorization": f"Bearer {ncc.tokens['viewer']}"})
+    refused = conn.getresponse()
+    refused.read()
+    assert refused.status == 405 and refused.getheader("Connection") == "close"
+    conn.request("GET", "/api/v1/me", headers={"Authorization": f"Bearer {ncc.tokens['viewer']}"})
+    again = conn.getresponse()
+    assert again.status == 200 and json.loads(again.read())["user"] == "grafana"
+    conn.close()
