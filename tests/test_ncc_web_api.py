@@ -10,10 +10,12 @@ import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 from brokers import wait_until
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from ncc_web_env import NODE, PASSWORD, SITE, Ncc, start_ncc, stop_ncc
 
 from ncc.auth import Role
@@ -461,3 +463,23 @@ def test_a_refused_body_is_never_read_as_the_next_request(ncc: Ncc) -> None:
     again = conn.getresponse()
     assert again.status == 200 and json.loads(again.read())["user"] == "grafana"
     conn.close()
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    route=st.sampled_from(["/api/v1/nodes", "/api/v1/alarms", "/api/v1/events",
+                           "/api/v1/audit", "/nodes", "/alarms"]),
+    field=st.sampled_from(["site", "node", "state", "sort", "offset", "limit", "after",
+                           "kind"]),
+    value=st.text(max_size=30),
+    segment=st.text(min_size=1, max_size=20),
+)
+def test_any_query_or_path_is_answered_without_a_500(ncc: Ncc, route: str, field: str,
+                                                     value: str, segment: str) -> None:
+    query = route + "?" + urlencode({field: value})
+    assert ncc.call("GET", query, role="viewer").status < 500
+    path = f"/api/v1/nodes/{quote(segment, safe='')}/{quote(segment, safe='')}"
+    assert ncc.call("GET", path, role="viewer").status in (200, 400, 404)
+    cmd = f"/api/v1/nodes/{SITE}/{NODE}/cmd/{quote(segment, safe='')}"
+    assert ncc.call("POST", cmd, role="operator", body={"text": value}).status in (200, 400)
