@@ -108,6 +108,17 @@ def test_the_axe_check_finds_a_broken_page(page: Page) -> None:
     assert [v["id"] for v in axe_violations(page)] == ["button-name"]
 
 
+def test_keyboard_first_stop_skips_to_the_content(page: Page) -> None:
+    log_in(page)
+    page.goto("/alarms")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Langsung ke isi"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "isi"
+    page.keyboard.press("Tab")  # the next stop is inside the content, not the menu
+    assert page.evaluate("document.activeElement.closest('main') !== null") is True
+
+
 def test_viewer_sees_no_operator_controls(page: Page) -> None:
     log_in(page, "budi")
     page.goto(f"/nodes/{SITE}/{NODE}")
