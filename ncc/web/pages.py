@@ -118,7 +118,7 @@ def node_list(app: App, req: Request) -> Response:
 
 def site(app: App, req: Request) -> Response:
     view = api.find_site(app.monitor, req)
-    return page(app, req, "site.html", title=f"Puskesmas {view['name']}", site=view,
+    return page(app, req, "site.html", title=view["name"], site=view,
                 live="site")
 
 

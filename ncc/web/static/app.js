@@ -346,11 +346,15 @@
     const xs = history.map((x) => Date.parse(x.ts) / 1000);
     const data = [xs, history.map((x) => x.cpu_temp_c), history.map((x) => x.backlog)];
     if (chart) { chart.setData(data); return; }
+    const hhmm = (ts) => when(new Date(ts * 1000).toISOString()).slice(11, 16);
     chart = new window.uPlot({
       width: Math.max(300, box.clientWidth || 600), height: 240,
-      scales: { x: { time: true, range: (u, lo, hi) => (lo === hi ? [lo - 3600, hi + 60] : [lo, hi]) } }, tzDate: (ts) => window.uPlot.tzDate(new Date(ts * 1e3), "Asia/Jakarta"),
-      series: [{}, { label: "Suhu CPU (°C)", stroke: "#9a3412", width: 2 }, { label: "Backlog", stroke: "#1d4ed8", width: 2, dash: [6, 4], scale: "n" }],
-      axes: [{}, { label: "°C" }, { side: 1, scale: "n", label: "backlog", grid: { show: false } }],
+      scales: { x: { time: true, range: (u, lo, hi) => (lo === hi ? [lo - 3600, hi + 60] : [lo, hi]) } },
+      series: [{ label: "Waktu", value: (u, ts) => (ts === null ? "—" : when(new Date(ts * 1000).toISOString())) },
+        { label: "Suhu CPU (°C)", stroke: "#9a3412", width: 2 },
+        { label: "Backlog", stroke: "#1d4ed8", width: 2, dash: [6, 4], scale: "n" }],
+      axes: [{ values: (u, splits) => splits.map(hhmm) }, { label: "°C" },
+        { side: 1, scale: "n", label: "backlog", grid: { show: false } }],
     }, data, box);
   }
   const healthData = document.getElementById("health-data");
