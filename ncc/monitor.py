@@ -400,7 +400,7 @@ class Monitor:
         queues = self.store.queues()
         names = {s.id: (s.name, s.kecamatan) for s in self.fleet.sites}
         site_ids = list(names) + sorted({v["site"] for v in views} - set(names))
-        day = today(now)
+        day = self.store.day_counts(today(now))
         out = []
         for sid in site_ids:
             counts = Counter(v["state"] for v in views if v["site"] == sid)
@@ -410,8 +410,7 @@ class Monitor:
                 "nodes": {s.value: counts.get(s.value, 0) for s in NodeState},
                 "open_alarms": sum(1 for a in alarms if a.site == sid),
                 "waiting": _waiting(queues.get(sid)),
-                "served_today": sum(1 for t, _, _ in self.store.day_events(sid, day)
-                                    if t == "ticket.completed"),
+                "served_today": day.get(sid, {}).get("ticket.completed", 0),
                 "unreachable": sid in self._snapshot.unreachable,
             })
         return out

@@ -54,6 +54,7 @@ MIGRATIONS: tuple[str, ...] = (
         UNIQUE (site, node, epoch, seq)
     );
     CREATE INDEX event_site_day ON event (site, day, type);
+    CREATE INDEX event_day ON event (day, site, type);
     CREATE INDEX event_received ON event (received);
     CREATE TABLE ack (
         site TEXT NOT NULL, node TEXT NOT NULL, epoch TEXT NOT NULL, seq INTEGER NOT NULL,
@@ -166,6 +167,7 @@ class Store(Protocol):
     def health_history(self, site: str, node: str, since: float) -> list[dict[str, Any]]: ...
     def queues(self) -> dict[str, dict[str, Any]]: ...
     def day_events(self, site: str, day: str) -> list[tuple[str, str, dict[str, Any]]]: ...
+    def day_counts(self, day: str) -> dict[str, dict[str, int]]: ...
     def open_alarm(self, site: str, node: str | None, kind: str, detail: str, severity: str,
                    at: float) -> AlarmRow: ...
     def update_alarm_detail(self, alarm_id: int, detail: str) -> None: ...
@@ -456,6 +458,16 @@ class SqliteStore:
                 "SELECT type, ts, data FROM event WHERE site = ? AND day = ?"
                 " AND type LIKE 'ticket.%' ORDER BY cursor", (site, day)).fetchall()
         return [(r[0], r[1], json.loads(r[2])) for r in rows]
+
+    def day_counts(self, day: str) -> dict[str, dict[str, int]]:
+        """site -> event type -> how many, for one local day."""
+        with self._lock:
+            rows = self._db.execute("SELECT site, type, count(*) FROM event WHERE day = ?"
+                                    " GROUP BY site, type", (day,)).fetchall()
+        out: dict[str, dict[str, int]] = {}
+        for site, kind, n in rows:
+            out.setdefault(site, {})[kind] = int(n)
+        return out
 
     # --- alarms -----------------------------------------------------------------------
 

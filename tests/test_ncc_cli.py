@@ -3,6 +3,7 @@ puskesmas, NCC, dashboard), users and tokens, and bad input as one line."""
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -13,7 +14,7 @@ import threading
 import urllib.request
 from pathlib import Path
 
-from brokers import accepts, wait_until
+from brokers import BrokerPair, MqttProbe, accepts, wait_until
 
 from contract.fleet import load_fleet
 from ncc.auth import Auth, Role
@@ -106,3 +107,36 @@ def test_demo_runs_the_fleet_and_ctrl_c_stops_everything(tmp_path: Path) -> None
         rest.append(lines.get())
     assert "demo stopped.\n" in rest
     assert not accepts("127.0.0.1", int(broker.group(1)))  # the broker is gone too
+
+
+def test_serve_from_a_config_file(broker_pair: BrokerPair, tmp_path: Path) -> None:
+    (tmp_path / "ncc.password").write_text(broker_pair.ncc.password + "\n", encoding="utf-8")
+    config = tmp_path / "ncc.toml"
+    config.write_text(
+        f'[mqtt]\nhost = "{broker_pair.central.host}"\nport = {broker_pair.central.port}\n'
+        f'username = "ncc"\npassword_file = "ncc.password"\ntls_ca = "{broker_pair.ca_file}"\n'
+        '[store]\npath = "db/ncc.db"\n[http]\nlisten = "127.0.0.1:0"\n', encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "edge.cli", "ncc", "serve", "--config",
+                             str(config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        url = re.fullmatch(r"dashboard: (http://127\.0\.0\.1:\d+/)\n", first)
+        assert url, first
+
+        def connected() -> bool:
+            with urllib.request.urlopen(url.group(1) + "metrics", timeout=10) as r:
+                return b"brexit_ncc_broker_connected 1.0" in r.read()
+
+        wait_until(connected, "the NCC on the central broker", 60)
+        with MqttProbe(broker_pair.central, broker_pair.ncc) as watch:
+            watch.subscribe("brexit/v1/ncc/status")
+            assert json.loads(watch.expect("brexit/v1/ncc/status").payload)["online"] is True
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert (tmp_path / "db" / "ncc.db").is_file()
