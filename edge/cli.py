@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "edge.cells.cli",  # brexit cells
     "edge.pharmacy.cli",  # brexit label
     "mqtt_config.cli",  # brexit broker
+    "ncc.cli",  # brexit ncc
 )
 
 
