@@ -21,7 +21,7 @@ from edge.devices.debounce import ButtonEvent, ButtonEventKind
 from edge.node_actions import CommandError
 
 CHANNEL = "counter-cells"
-MAX_QUESTION = 120
+MAX_QUESTION = 200
 
 
 class Source(StrEnum):

@@ -40,6 +40,8 @@ HANDLERS: dict[str, Handler] = {
     "announce": lambda a, p: a.announce(p["text"]),
     "reprint": lambda a, p: a.reprint(p["number"]),
     "selftest": lambda a, p: a.selftest(),
+    "label": lambda a, p: a.label({k: v for k, v in p.items() if k != "id"}),
+    "message": lambda a, p: a.message(p["text"], p.get("answers")),
 }
 COMMAND_NAMES = frozenset(HANDLERS)
 
