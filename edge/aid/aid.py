@@ -86,6 +86,10 @@ class CounterAid:
         self.buttons = frozenset(self._by_button)
 
     @property
+    def config(self) -> AidConfig:
+        return self._config
+
+    @property
     def question(self) -> Question | None:
         return self._question
 
@@ -125,8 +129,10 @@ class CounterAid:
         question = self._question
         if question is None or self._cells.message != question.text:
             return False
-        page = self._cells.page[0] - 1
-        for start, end, index in question.spans.get(page, ()):
+        page, pages = self._cells.page
+        if key == self._width - 1 and pages > 1:
+            return False  # the last key pans, even under an answer
+        for start, end, index in question.spans.get(page - 1, ()):
             if start <= key < end:
                 self._answered(question, index)
                 return True

@@ -13,7 +13,9 @@ An invalid label is refused with one line naming the field, and exit status 2.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import sqlite3
 import sys
 from datetime import date
 from pathlib import Path
@@ -24,9 +26,11 @@ from edge.cli import int_in
 from edge.devices.state import DeviceError
 from edge.pharmacy.braille_lines import MIN_WIDTH, braille_label
 from edge.pharmacy.label import LabelError, parse_label
+from edge.pharmacy.serve import users_db
 from edge.pharmacy.spoken import label_sentence
 from edge.speech.backends import DEFAULT_RATE_WPM, Utterance
 from edge.speech.cli import _wav, _write
+from ncc.auth import Auth, Role, check_name
 
 MAX_WIDTH = 80
 
@@ -45,6 +49,46 @@ def register(subparsers: Any) -> None:
     out.add_argument("--wav", type=_wav, metavar="FILE", help="write the spoken label as WAV")
     p.add_argument("--voice", default="id", help="espeak-ng voice (default: id)")
     p.set_defaults(func=run)
+    register_pharmacists(subparsers)
+
+
+def register_pharmacists(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "pharmacist", help="pharmacists who may log in to the pharmacy form",
+        description="Pharmacists of the pharmacy form (kept hashed in DATA/pharmacists.db). "
+        "add: the password is read from stdin (a terminal asks for it); token: a bearer "
+        "token for POST /api/v1/labels, shown once.")
+    p.add_argument("--data", type=Path, default=Path("data"), help="the node's data directory")
+    what = p.add_subparsers(dest="action", required=True)
+    what.add_parser("add", help="add a pharmacist or set a password").add_argument("name")
+    what.add_parser("token", help="a new API token for a pharmacist").add_argument("name")
+    what.add_parser("list", help="the pharmacists")
+    p.set_defaults(func=run_pharmacists)
+
+
+def _password() -> str:
+    if sys.stdin.isatty():
+        return getpass.getpass("Kata sandi: ")
+    return sys.stdin.readline().rstrip("\n")
+
+
+def run_pharmacists(args: argparse.Namespace) -> int:
+    try:
+        args.data.mkdir(parents=True, exist_ok=True)
+        auth = Auth(users_db(args.data))
+        if args.action == "list":
+            for name, _ in auth.users():
+                print(name)
+        elif args.action == "add":
+            auth.add_user(args.name, Role.OPERATOR, _password())
+            print(f"pharmacist {args.name} can log in")
+        else:
+            check_name(args.name)
+            print(auth.add_token(args.name, Role.OPERATOR))
+    except (ValueError, OSError, sqlite3.Error) as e:
+        print(f"brexit pharmacist: {e}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _read(name: str) -> Any:
