@@ -14,7 +14,8 @@ from mqtt_config import cli as broker_cli
 from mqtt_config.bundle import BundleLayout
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "deploy" / "examples").glob("*.toml"))
-# janti-farmasi-1.toml runs as it is (--simulate), its [mqtt] commented out: tests/test_pharmacy_node.py
+# janti-farmasi-1.toml runs as it is (--simulate), its [mqtt] commented out (see
+# tests/test_pharmacy_node.py)
 WITH_MQTT = [p for p in EXAMPLES if "\n[mqtt]" in p.read_text(encoding="utf-8")]
 
 
