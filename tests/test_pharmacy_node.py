@@ -4,11 +4,15 @@ carries counts only; labels are kept for reprint as long as configured."""
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import os
+import re
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +20,7 @@ from typing import Any
 import pytest
 
 from contract.schemas import Schemas
+from edge.braille.codec import ascii_to_text
 from edge.config import ConfigError, load_config, parse_config
 from edge.mqtt.commands import CommandDispatcher
 from edge.node import Node
@@ -207,3 +212,50 @@ def test_the_example_runs_simulated_and_makes_a_label_from_the_console(tmp_path:
     printed = sorted((tmp_path / "printed").glob("*.txt"))
     assert len(printed) == 2 and "HABISKAN" in printed[0].read_text()
     assert list((tmp_path / "speech").glob("*-pharmacy.wav"))
+
+
+def test_the_simulated_node_serves_the_form_and_a_label_filled_there_comes_out(
+        tmp_path: Path) -> None:
+    """Done when: brexit node --simulate --config deploy/examples/janti-farmasi-1.toml serves
+    the form, and a label filled there comes out embossed, printed and spoken."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "edge.cli", "node", "--simulate", "--config", str(EXAMPLE),
+         "--data", str(tmp_path), "--form", "127.0.0.1:0"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        first = proc.stdout.readline()
+        url = re.search(r"http://\S+/", first)
+        assert url is not None, first
+        opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+        def post(path: str, fields: list[tuple[str, str]]) -> str:
+            body = urllib.parse.urlencode(fields).encode()
+            with opener.open(url.group() + path.lstrip("/"), data=body, timeout=60) as r:
+                return str(r.read().decode())
+
+        page = post("/login", [("name", "apoteker"), ("password", "apoteker-janti")])
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert csrf is not None
+        made = post("/labels", [("csrf", csrf.group(1)), ("drug", "Parasetamol"),
+                                ("strength", "500 mg"), ("dose", "3 x sehari 1 tablet"),
+                                ("when", "sesudah makan"), ("purpose", "demam"),
+                                ("patient", "Rudi")])
+        assert re.search(r"Etiket \d{6}-001: dicetak Braille, dicetak tinta dengan kode QR, "
+                         r"diucapkan\.", made), made
+        proc.stdin.write("quit\n")
+        proc.stdin.flush()
+        assert proc.wait(timeout=120) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    [brf] = (tmp_path / "embossed").glob("*.brf")
+    assert [ascii_to_text(x) for x in brf.read_text(encoding="latin-1").splitlines()
+            if x.strip("\f")] == ["parasetamol 500 mg", "3 x sehari 1", "tablet",
+                                   "sesudah makan"]
+    [printed] = (tmp_path / "printed").glob("*.txt")
+    assert "Pasien: Rudi" in printed.read_text() and "Untuk: demam" in printed.read_text()
+    assert len(list((tmp_path / "speech").glob("*-pharmacy.wav"))) == 1
