@@ -21,7 +21,7 @@ is_pi=0
 grep -qs "Raspberry Pi" /proc/device-tree/model && is_pi=1
 
 packages=(python3 python3-venv python3-dev build-essential espeak-ng libespeak-ng1 alsa-utils
-          mosquitto mosquitto-clients openssl sox tzdata)
+          mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev openssl sox tzdata)
 [ "$dev" -eq 1 ] && packages+=(nats-server chromium)  # chromium: the dashboard's browser tests
 [ "$is_pi" -eq 1 ] && packages+=(python3-lgpio)
 
@@ -43,6 +43,9 @@ if [ "$dev" -eq 1 ]; then
 else
   .venv/bin/python -m pip install -q -e .
 fi
+
+# The site and central brokers load this plugin (client ids bound to logins, docs/brokers.md).
+$sudo .venv/bin/brexit broker plugin --out /usr/local/lib/brexit >/dev/null
 
 if [ "$is_pi" -eq 1 ]; then
   $sudo install -m 0644 deploy/systemd/brexit-node.service /etc/systemd/system/

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "edge.pharmacy.cli",  # brexit label
     "mqtt_config.cli",  # brexit broker
     "ncc.cli",  # brexit ncc
+    "edge.bpjs.cli",  # brexit bpjs
 )
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import jsonschema
 
 from edge.aid.config import AidConfig, parse_aid
+from edge.bpjs.config import BpjsConfig, BpjsConfigError, parse_bpjs
 from edge.braille.codec import unwritable
 from edge.pharmacy.config import PharmacyConfig, parse_pharmacy
 from edge.pinmap import PinMap, PinMapError, default_pinmap_path, load_boards
@@ -114,6 +115,7 @@ class NodeConfig:
     mqtt: MqttConfig | None = None
     pharmacy: PharmacyConfig = field(default_factory=PharmacyConfig)
     aid: AidConfig = field(default_factory=AidConfig)
+    bpjs: BpjsConfig | None = None
     source: str = "<demo>"
 
     def service(self, code: str) -> ServiceConfig:
@@ -237,6 +239,20 @@ def _mqtt(raw: dict[str, Any] | None, base: Path, source: str) -> MqttConfig | N
     )
 
 
+def _bpjs(
+    raw: dict[str, Any] | None, base: Path, source: str, codes: set[str]
+) -> BpjsConfig | None:
+    if raw is None:
+        return None
+    unknown = sorted(set(raw.get("poli", {})) - codes)
+    if unknown:
+        raise ConfigError(f"{source}: bpjs.poli.{unknown[0]}: no service {unknown[0]!r}")
+    try:
+        return parse_bpjs(raw, base=base)
+    except BpjsConfigError as e:
+        raise ConfigError(f"{source}: {e}") from None
+
+
 def _boards(pinmap: Path | None, source: str) -> dict[str, PinMap] | None:
     """The pin map's boards; None when no file is named and the default is not installed."""
     try:
@@ -331,6 +347,7 @@ def parse_config(raw: dict[str, Any], *, source: str, base: Path | None = None) 
         pharmacy=parse_pharmacy(raw.get("pharmacy"), source=source, embosser_width=(
             embosser.width if "pharmacy" in roles and embosser.enabled else None)),
         aid=aid,
+        bpjs=_bpjs(raw.get("bpjs"), base, source, {s.code for s in services}),
         source=source,
     )
 
