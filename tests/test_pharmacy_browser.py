@@ -209,3 +209,18 @@ def test_the_api_makes_labels_for_a_pharmacist_token(farmasi: Farmasi) -> None:
     viewer = Auth(users_db(farmasi.data)).add_token("tamu", Role.VIEWER)
     assert api(farmasi, {"drug": "x", "dose": "1"}, viewer)[0] == 401
     assert len(farmasi.sim.embosser.jobs) == 1
+
+
+def test_what_was_typed_comes_back_escaped(page: Page, farmasi: Farmasi) -> None:
+    log_in(page)
+    page.get_by_label("Nama obat").fill("Parasetamol")
+    page.get_by_label("Aturan pakai (mis. 3 x sehari 1 tablet)").fill("1 x")
+    page.get_by_label("Kedaluwarsa / BUD (TTTT-BB atau TTTT-BB-HH)").fill("<b>x</b>")
+    page.get_by_role("button", name="Buat etiket").click()
+    expect(page.get_by_role("alert")).to_contain_text("'<b>x</b>' bukan tanggal")
+    assert page.locator("b").count() == 0
+    csrf = page.locator("input[name=csrf]").first.input_value()
+    answer = page.request.post(farmasi.web.url + "reprint",
+                               form={"csrf": csrf, "number": "<i>R-1</i>"})
+    assert answer.status == 400 and "&lt;i&gt;R-1&lt;/i&gt;" in answer.text()
+    assert page.request.post(farmasi.web.url + "labels", form={"drug": "x"}).status == 403

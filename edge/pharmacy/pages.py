@@ -50,7 +50,7 @@ a:focus,input:focus,button:focus{outline:3px solid #1565c0}
 """
 
 
-def _page(title: str, body: str, user: str | None = None, csrf: str = "") -> str:
+def page(title: str, body: str, user: str | None = None, csrf: str = "") -> str:
     logout = (f'<form method="post" action="/logout"><input type="hidden" name="csrf" '
               f'value="{escape(csrf)}"><button type="submit">Keluar ({escape(user)})</button>'
               "</form>") if user else ""
@@ -71,7 +71,7 @@ def login_page(error: str | None, next_url: str = "/") -> str:
             '<input type="password" id="password" name="password" '
             'autocomplete="current-password" required>'
             '<button type="submit">Masuk</button></form>')
-    return _page(f"Masuk - {TITLE}", body)
+    return page(f"Masuk - {TITLE}", body)
 
 
 def _text_input(name: str, values: Mapping[str, str], error_field: str | None) -> str:
@@ -155,4 +155,4 @@ def recent_list(rows: Sequence[tuple[str, str, str]]) -> str:
 def main_page(user: str, csrf: str, notice: str, sections: Sequence[str]) -> str:
     body = (f"<h1>{TITLE}</h1>{notice}"
             + "".join(s.replace("{csrf}", escape(csrf)) for s in sections))
-    return _page(TITLE, body, user, csrf)
+    return page(TITLE, body, user, csrf)

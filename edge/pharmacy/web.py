@@ -23,6 +23,7 @@ import logging
 import sys
 import threading
 from collections.abc import Mapping
+from html import escape
 from http import cookies
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -258,7 +259,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json({"error": e.message, **({"field": e.field} if e.field else {})},
                            e.status)
             else:
-                self._html(pages._page("Galat", f'<p role="alert">{e.message}</p>'), e.status)
+                self._html(pages.page("Galat", f'<p role="alert">{escape(e.message)}</p>'),
+                           e.status)
 
     def _get(self, path: str, query: Mapping[str, list[str]]) -> None:
         if path == "/farmasi.css":
@@ -308,7 +310,8 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 notice = self.web.message(form)
             except HttpError as e:
-                notice = f'<div class="alert" role="alert">Pesan belum terkirim: {e.message}</div>'
+                notice = ('<div class="alert" role="alert">Pesan belum terkirim: '
+                          f"{escape(e.message)}</div>")
             self._html(self.web.main_page(session, {}, notice=notice))
         else:
             raise HttpError(404, "halaman tidak ada")
