@@ -17,7 +17,9 @@ from edge.devices.escpos_decode import QrCode, TextLine, decode
 from edge.pharmacy.braille_lines import MAX_LINES, braille_label
 from edge.pharmacy.ink import label_bytes, plain_text
 from edge.pharmacy.label import LabelError, parse_label
+from edge.pharmacy.serve import users_db
 from edge.pharmacy.spoken import label_sentence, say_numbers
+from ncc.auth import Auth, Role
 
 TODAY = date(2026, 11, 30)
 
@@ -231,3 +233,27 @@ def test_cli_bad_arguments_in_one_line(args: list[str]) -> None:
     out = brexit("label", *args, stdin="{not json")
     assert out.returncode == 2 and len(out.stderr.splitlines()) == 1, out.stderr
     assert "Traceback" not in out.stderr
+
+
+# --- brexit pharmacist ---------------------------------------------------------------
+def test_pharmacists_are_added_listed_and_given_tokens(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    added = brexit("pharmacist", "--data", data, "add", "rina", stdin="rahasia-panjang\n")
+    assert added.returncode == 0 and added.stdout == "pharmacist rina can log in\n"
+    assert brexit("pharmacist", "--data", data, "list").stdout == "rina\n"
+    token = brexit("pharmacist", "--data", data, "token", "rina").stdout.strip()
+    auth = Auth(users_db(tmp_path / "data"))
+    assert auth.check_password("rina", "rahasia-panjang") is Role.OPERATOR
+    assert auth.check_token(token) == ("rina", Role.OPERATOR)
+
+
+@pytest.mark.parametrize(("args", "stdin", "message"), [
+    (["add", "Rina Besar"], "rahasia-panjang\n", "brexit pharmacist: user name 'Rina Besar'"),
+    (["add", "rina"], "pendek\n", "brexit pharmacist: password must have at least 8"),
+    (["token", "x y"], "", "brexit pharmacist: user name 'x y'"),
+])
+def test_pharmacist_errors_in_one_line(tmp_path: Path, args: list[str], stdin: str,
+                                       message: str) -> None:
+    out = brexit("pharmacist", "--data", str(tmp_path), *args, stdin=stdin)
+    assert out.returncode == 2 and out.stderr.startswith(message)
+    assert len(out.stderr.splitlines()) == 1
