@@ -311,6 +311,8 @@ class Node:
                         {"device": name, "state": state.value, "detail": detail})
         if faulty and self.kiosk is not None:
             self.kiosk.output_failed(name)
+        if faulty and self.pharmacy is not None:
+            self.pharmacy.output_failed(name, state)
 
     def _set_fault(self, key: str, state: str | None, data: dict[str, Any]) -> None:
         with self.ctx.lock:

@@ -24,6 +24,7 @@ from edge.braille.codec import ascii_to_text
 from edge.config import ConfigError, load_config, parse_config
 from edge.mqtt.commands import CommandDispatcher
 from edge.node import Node
+from edge.pharmacy.pages import faults_notice
 from edge.pharmacy.role import Source
 from edge.queue.outbox import Outbox
 from edge.simulation import Simulation
@@ -259,3 +260,23 @@ def test_the_simulated_node_serves_the_form_and_a_label_filled_there_comes_out(
     [printed] = (tmp_path / "printed").glob("*.txt")
     assert "Pasien: Rudi" in printed.read_text() and "Untuk: demam" in printed.read_text()
     assert len(list((tmp_path / "speech").glob("*-pharmacy.wav"))) == 1
+
+
+def test_a_failed_output_is_spoken_shown_and_the_label_kept(farmasi: PharmacyNode) -> None:
+    assert farmasi.sim.printer is not None
+    farmasi.sim.printer.paper_out = True
+    made = farmasi.pharmacy.make(LABEL, source=Source.CONSOLE)
+    speech = farmasi.node.ctx.speech
+    sentence = "Printer etiket kertas habis. Etiket tersimpan; cetak ulang setelah diperbaiki."
+    deadline = time.monotonic() + 60  # a guard against a hang, not a measured limit
+    while sentence not in [s.utterance.text for s in speech.spoken]:
+        assert time.monotonic() < deadline, speech.spoken
+        time.sleep(0.05)
+    assert farmasi.pharmacy.faults() == {"printer": "paper_out"}
+    assert "Printer etiket: kertas habis" in faults_notice(farmasi.pharmacy.faults())
+    assert farmasi.node.health()["printer"] == "paper_out"
+    assert [e["data"]["device"] for e in farmasi.events("device.fault")] == ["printer"]
+    farmasi.sim.printer.paper_out = False
+    farmasi.pharmacy.reprint(made.label.number)
+    [printed] = farmasi.sim.printer.wait_for_jobs(1, timeout=60)
+    assert "ETIKET PUTIH - OBAT DALAM" in printed.text_lines

@@ -156,3 +156,13 @@ def main_page(user: str, csrf: str, notice: str, sections: Sequence[str]) -> str
     body = (f"<h1>{TITLE}</h1>{notice}"
             + "".join(s.replace("{csrf}", escape(csrf)) for s in sections))
     return page(TITLE, body, user, csrf)
+
+
+def faults_notice(faults: Mapping[str, str]) -> str:
+    """Outputs not working now, so the pharmacist knows a label is waiting for reprint."""
+    names = {"embosser": "Embosser Braille", "printer": "Printer etiket"}
+    states = {"paper_out": "kertas habis", "offline": "tidak tersambung"}
+    items = "".join(f"<li>{names.get(d, d)}: {states.get(s, 'bermasalah')}</li>"
+                    for d, s in sorted(faults.items()))
+    return (f'<div class="alert" role="alert"><p>Perangkat bermasalah; etiket tersimpan, '
+            f"cetak ulang setelah diperbaiki:</p><ul>{items}</ul></div>")

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from edge.context import NodeContext
 from edge.devices.debounce import ButtonEvent, ButtonEventKind
+from edge.devices.state import DeviceState
 from edge.pharmacy.braille_lines import BrailleLabel, braille_label
 from edge.pharmacy.ink import label_bytes
 from edge.pharmacy.label import Label, LabelError, Warning, parse_label
@@ -24,6 +25,18 @@ from edge.pharmacy.spoken import label_sentence
 from edge.pharmacy.store import LabelStore
 
 CHANNEL = "pharmacy"  # the speech channel of the pharmacy counter
+FAULT_WORDS = {"embosser": "Embosser Braille", "printer": "Printer etiket"}
+STATE_WORDS = {DeviceState.PAPER_OUT: "kertas habis", DeviceState.OFFLINE: "tidak tersambung"}
+
+
+def fault_sentence(device: str, state: DeviceState) -> str:
+    """What the pharmacy speaker says when an output fails.
+
+    >>> fault_sentence("printer", DeviceState.PAPER_OUT)
+    'Printer etiket kertas habis. Etiket tersimpan; cetak ulang setelah diperbaiki.'
+    """
+    trouble = STATE_WORDS.get(state, "bermasalah")
+    return f"{FAULT_WORDS[device]} {trouble}. Etiket tersimpan; cetak ulang setelah diperbaiki."
 
 
 class Source(StrEnum):
@@ -116,6 +129,17 @@ class Pharmacy:
         made = self._output(label, braille)
         self._ctx.emit("label-reprint", number=number, outputs=",".join(made.outputs))
         return made
+
+    def output_failed(self, device: str, state: DeviceState) -> None:
+        """An output of the pharmacy failed: tell the pharmacist at the counter (the form
+        shows it too, health and the NCC get the fault as on every node)."""
+        if device in FAULT_WORDS:
+            self._ctx.speech.say(fault_sentence(device, state), channel=CHANNEL)
+
+    def faults(self) -> dict[str, str]:
+        """Outputs not working now: device -> state."""
+        workers = [w for w in (self._ctx.embosser, self._ctx.printer) if w is not None]
+        return {w.name: w.state().value for w in workers if w.state() is not DeviceState.OK}
 
     def repeat(self) -> bool:
         return self._ctx.speech.repeat(CHANNEL)

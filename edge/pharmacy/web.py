@@ -131,6 +131,9 @@ class PharmacyWeb:
         kept = self.pharmacy.store.find(number) if number else None
         if kept is not None and not notice:
             notice = self._notice(number, kept.body, query.get("ke", []))
+        faults = self.pharmacy.faults()
+        if faults:
+            notice += pages.faults_notice(faults)
         values, lists = form or ({}, {})
         sections = [pages.label_form(values, lists, error)]
         if self.aid is not None:
