@@ -13,6 +13,7 @@ Control lines in ``--simulate`` mode (one per line on stdin)::
     ask TEXT              a staff question with answers on the cells; ``key N`` answers
     phrase N              quick phrase N of [aid] on the cells
     bpjs NUMBER CARD      staff register today's ticket NUMBER for BPJS (card: 13 digits)
+    selftest              start the spoken self-test (it asks for each button: press it)
     health                print the node's health as JSON
     quit                  stop and exit 0
 """
@@ -37,6 +38,7 @@ from edge import __version__
 from edge.bpjs.calls import Patient
 from edge.braille.codec import decode, to_unicode
 from edge.config import ConfigError, MqttConfig, NodeConfig, load_config
+from edge.context import Offline
 from edge.mqtt.link import LinkOptions, MqttLink
 from edge.node import Board, Hardware, Node
 from edge.node_actions import CommandError
@@ -96,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
         if link is not None:
             node.ctx.notifier = link
             stack.callback(link.close)
+            # Runs first: a closed link raises LinkClosed when notified.
+            stack.callback(setattr, node.ctx, "notifier", Offline())
         if node.pharmacy is not None:
             try:
                 web, where = serve_form(node, args.data, form, simulate=args.simulate)
@@ -233,6 +237,8 @@ def control(sim: Simulation, node: Node, words: list[str]) -> str | None:
             if shown["pages"] > 1:
                 return (f"message in {shown['pages']} pages of {node.config.cells.width} "
                         "cells: the last routing key shows the next")
+        case ["selftest"]:
+            return f"selftest {json.dumps(node.selftest(), sort_keys=True)}"
         case ["bpjs", number, card]:
             node.bpjs_register(number, Patient(card))
             return f"bpjs {number} registered"
