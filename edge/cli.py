@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "edge.bench",  # brexit bench
     "edge.cells.cli",  # brexit cells
     "mqtt_config.cli",  # brexit broker
+    "edge.provision.cli",  # brexit fleet, brexit provision
 )
 
 
