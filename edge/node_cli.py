@@ -34,6 +34,7 @@ from edge.mqtt.link import LinkOptions, MqttLink
 from edge.node import Board, Hardware, Node
 from edge.node_actions import CommandError
 from edge.pinmap import PinMap, default_pinmap_path
+from edge.sdnotify import SdNotify
 from edge.simulation import Simulation, SimulationError
 from edge.speech.backends import Pyttsx3Backend
 
@@ -78,9 +79,12 @@ def run(args: argparse.Namespace) -> int:
             stack.callback(link.close)
         print(f"ready {config.site}/{config.node} roles={','.join(sorted(config.roles))}",
               flush=True)
+        systemd = SdNotify.from_environment()
+        systemd.ready(f"{config.site}/{config.node}")
         if sim is not None:
             return control_loop(sim, node, sys.stdin, sys.stdout)
-        wait_for_signal()
+        wait_for_signal(systemd, node.health)
+        systemd.stopping()
     return 0
 
 
@@ -197,8 +201,9 @@ def set_fault(sim: Simulation, device: str, state: str) -> None:
     emulator.offline = state == "offline"
 
 
-def wait_for_signal() -> None:
+def wait_for_signal(systemd: SdNotify, probe: Callable[[], object]) -> None:
+    """Until SIGTERM/SIGINT: feed systemd's watchdog while ``probe`` (the node) answers."""
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+    systemd.keep_alive(stop, probe)

@@ -1,0 +1,26 @@
+# Runs inside the node's root filesystem (chroot) as root; see install-rootfs.sh.
+set -eu
+wheel=$(ls /tmp/brexit-install/brexit-*.whl)
+version=$(basename "$wheel" | cut -d- -f2)
+
+systemd-sysusers /usr/lib/sysusers.d/brexit.conf
+
+# One venv per release; /opt/brexit/.venv is the current one (brexit-update switches it).
+release=/opt/brexit/releases/$version
+[ -x "$release/bin/python" ] || python3 -m venv "$release"
+"$release/bin/pip" install --disable-pip-version-check --no-cache-dir --quiet \
+  --force-reinstall --no-deps "$wheel"
+"$release/bin/pip" install --disable-pip-version-check --no-cache-dir --quiet "$wheel"
+ln -sfn "$release" /opt/brexit/.venv.new && mv -T /opt/brexit/.venv.new /opt/brexit/.venv
+/opt/brexit/.venv/bin/brexit --version
+
+# The boot partition: owned by root, readable and writable by the brexit group only
+# (the node's password is there; the self-test writes its report there).
+fstab_options=defaults,uid=0,gid=brexit,fmask=0117,dmask=0007
+if grep -qs '[[:space:]]/boot/firmware[[:space:]]' /etc/fstab; then
+  awk -v o="$fstab_options" '$2 == "/boot/firmware" { $4 = o } { print }' /etc/fstab \
+    > /etc/fstab.brexit && mv /etc/fstab.brexit /etc/fstab
+fi
+
+systemctl enable brexit-node.service brexit-selftest.service
+rm -rf /tmp/brexit-install
