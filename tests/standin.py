@@ -1,0 +1,189 @@
+"""A stand-in golden image for the boot test: Debian arm64 instead of Raspberry Pi OS.
+
+Raspberry Pi's archive is unreachable here, so pi-gen cannot run. The stand-in is made
+the same way where it matters: a root filesystem from Debian (debootstrap for arm64,
+run through qemu-user-static and binfmt_misc), BREXIT installed into it by the same
+``deploy/image/install-rootfs.sh`` the pi-gen stage runs, and an MBR disk image with a
+FAT boot partition (label ``bootfs``) and an ext4 root (mtools and ``mke2fs -d``, no
+mounts). The kernel and initrd are Debian's, for ``qemu-system-aarch64 -M virt``.
+
+Layers are cached under ``$BREXIT_BOOT_CACHE`` (default ``/var/cache/brexit-boot-test``),
+keyed by a hash of their inputs: the Debian root filesystem with the project's
+dependencies (packages list, pyproject dependencies, install scripts), then the project
+itself, reinstalled from the current wheel on every run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from diskimage import assemble, make_ext4, make_fat
+
+REPO = Path(__file__).resolve().parents[1]
+IMAGE_DIR = REPO / "deploy" / "image"
+SUITE = "bookworm"
+MIRROR = "http://deb.debian.org/debian"
+# What Raspberry Pi OS has and a minimal Debian lacks: a kernel for qemu's virt machine,
+# DHCP for cloud-init's ENI renderer, sudo for the technician.
+STANDIN_PACKAGES = ("systemd-sysv", "udev", "kmod", "initramfs-tools", "ifupdown",
+                    "isc-dhcp-client", "sudo", "iproute2", "netbase", "ca-certificates",
+                    "dbus")
+KERNEL = "linux-image-arm64"
+# The initrd only needs to find the root partition on qemu's virtio disk. Listing the
+# modules (instead of initramfs-tools' default "most") makes mkinitramfs, which runs
+# emulated, minutes faster.
+INITRD_MODULES = ("virtio_mmio", "virtio_pci", "virtio_blk", "ext4")
+BOOT_SIZE = 256 * 1024 * 1024
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("BREXIT_BOOT_CACHE", "/var/cache/brexit-boot-test"))
+
+
+class StandinError(RuntimeError):
+    """The stand-in cannot be built on this machine; the message says what is missing."""
+
+
+def check_host() -> None:
+    """binfmt_misc with qemu-aarch64, debootstrap, mtools, mke2fs, qemu-system-aarch64."""
+    for tool in ("debootstrap", "mcopy", "mke2fs", "qemu-system-aarch64", "chroot"):
+        if shutil.which(tool) is None:
+            raise StandinError(f"{tool} is missing (./setup.sh --dev installs it)")
+    binfmt = Path("/proc/sys/fs/binfmt_misc")
+    if not (binfmt / "status").exists():
+        done = subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(binfmt)],
+                              capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise StandinError(f"binfmt_misc is not mounted and cannot be: {done.stderr.strip()}")
+    entry = binfmt / "qemu-aarch64"
+    if not entry.exists():
+        subprocess.run(["update-binfmts", "--enable", "qemu-aarch64"],
+                       capture_output=True, check=False)
+    if not entry.exists() or "enabled" not in entry.read_text():
+        raise StandinError("binfmt_misc has no qemu-aarch64 entry (install qemu-user-static)")
+
+
+def packages() -> list[str]:
+    listed = (IMAGE_DIR / "packages").read_text().split()
+    return sorted({*listed, *STANDIN_PACKAGES})
+
+
+def base_key() -> str:
+    """Everything the cached Debian root filesystem depends on."""
+    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    digest = hashlib.sha256()
+    scripts = [(IMAGE_DIR / "in-root.sh").read_text(), Path(__file__).read_text()]
+    for part in (SUITE, MIRROR, KERNEL, *INITRD_MODULES, *packages(), *deps, *scripts):
+        digest.update(part.encode() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Standin:
+    """The stand-in golden image and what qemu needs to boot it."""
+
+    image: Path
+    kernel: Path
+    initrd: Path
+
+
+def debootstrap(rootfs: Path, log: Path) -> None:
+    tmp = rootfs.with_name(rootfs.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    with log.open("ab") as out:
+        subprocess.run(["debootstrap", "--arch=arm64", "--variant=minbase",
+                        f"--include={','.join(packages())}", SUITE, str(tmp), MIRROR],
+                       stdout=out, stderr=subprocess.STDOUT, check=True)
+        conf = tmp / "etc/initramfs-tools"
+        (conf / "conf.d").mkdir(parents=True, exist_ok=True)
+        (conf / "conf.d/brexit-standin.conf").write_text("MODULES=list\nCOMPRESS=gzip\n")
+        (conf / "modules").write_text("\n".join(INITRD_MODULES) + "\n")
+        subprocess.run(["chroot", str(tmp), "apt-get", "install", "-y", "-q",
+                        "--no-install-recommends", KERNEL],
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+                       stdout=out, stderr=subprocess.STDOUT, check=True)
+        subprocess.run(["chroot", str(tmp), "apt-get", "clean"], check=True)
+    _configure_base(tmp)
+    tmp.rename(rootfs)
+
+
+def _configure_base(rootfs: Path) -> None:
+    """What pi-gen's earlier stages do for Raspberry Pi OS, for qemu's virt machine."""
+    (rootfs / "etc/fstab").write_text(
+        "/dev/vda2  /               ext4  defaults,noatime  0 1\n"
+        "/dev/vda1  /boot/firmware  vfat  defaults          0 2\n")
+    (rootfs / "boot/firmware").mkdir(parents=True, exist_ok=True)
+    (rootfs / "etc/hostname").write_text("localhost\n")
+    (rootfs / "etc/machine-id").write_text("")  # first boot, as a freshly flashed image
+    (rootfs / "etc/apt/sources.list").write_text(f"deb {MIRROR} {SUITE} main\n")
+
+
+def install_project(rootfs: Path, wheel: Path, log: Path) -> None:
+    """BREXIT into the root filesystem, exactly as the pi-gen stage installs it."""
+    with log.open("ab") as out:
+        subprocess.run([str(IMAGE_DIR / "install-rootfs.sh"), str(rootfs), str(wheel)],
+                       stdout=out, stderr=subprocess.STDOUT, check=True)
+
+
+def build(wheel: Path, work: Path, extra: dict[str, str] | None = None) -> Standin:
+    """The stand-in golden image in ``work``; ``extra`` files (path -> text) are added to
+    the root filesystem after the project (the boot test's own drop-ins)."""
+    check_host()
+    cache = cache_root() / f"base-{base_key()}"
+    cache.mkdir(parents=True, exist_ok=True)
+    log = work / "build.log"
+    base = cache / "rootfs"
+    if not base.is_dir():
+        debootstrap(base, log)
+        install_project(base, wheel, log)  # the dependencies land in the cached layer
+    rootfs = work / "rootfs"
+    subprocess.run(["cp", "-a", "--reflink=auto", str(base), str(rootfs)], check=True)
+    install_project(rootfs, wheel, log)
+    add_files(rootfs, extra or {})
+    kernel = _newest(rootfs / "boot", "vmlinuz-*")
+    initrd = _newest(rootfs / "boot", "initrd.img-*")
+    shutil.copyfile(kernel, work / "vmlinuz")
+    shutil.copyfile(initrd, work / "initrd.img")
+    boot = work / "boot.img"
+    make_fat(boot, BOOT_SIZE, {"config.txt": b"arm_64bit=1\n"})
+    root = work / "root.img"
+    make_ext4(root, _rootfs_size(rootfs), rootfs)
+    shutil.rmtree(rootfs)
+    image = work / "golden.img"
+    assemble(image, boot, root)
+    boot.unlink()
+    root.unlink()
+    return Standin(image=image, kernel=work / "vmlinuz", initrd=work / "initrd.img")
+
+
+def add_files(rootfs: Path, files: dict[str, str]) -> None:
+    """Files into the root filesystem: ``"@symlink:TARGET"`` makes a link, ``#!`` an
+    executable."""
+    for rel, text in files.items():
+        path = rootfs / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+        if text.startswith("@symlink:"):
+            path.symlink_to(text.removeprefix("@symlink:"))
+            continue
+        path.write_text(text)
+        path.chmod(0o755 if text.startswith("#!") else 0o644)
+
+
+def _newest(directory: Path, pattern: str) -> Path:
+    found = sorted(directory.glob(pattern))
+    if not found:
+        raise StandinError(f"no {pattern} in {directory}")
+    return found[-1]
+
+
+def _rootfs_size(rootfs: Path) -> int:
+    used = int(subprocess.run(["du", "-sb", str(rootfs)], capture_output=True, text=True,
+                              check=True).stdout.split()[0])
+    return (used * 13 // 10 // (1 << 20) + 256) << 20
