@@ -22,7 +22,7 @@ is_pi=0
 grep -qs "Raspberry Pi" /proc/device-tree/model && is_pi=1
 
 packages=(python3 python3-venv python3-dev build-essential espeak-ng libespeak-ng1 alsa-utils
-          mosquitto mosquitto-clients openssl sox tzdata mtools)
+          mosquitto mosquitto-clients openssl sox tzdata fonts-dejavu-core mtools)
 [ "$dev" -eq 1 ] && packages+=(nats-server cloud-init debootstrap qemu-user-static binfmt-support
                                qemu-system-arm ipxe-qemu e2fsprogs)
 [ "$is_pi" -eq 1 ] && packages+=(python3-lgpio)

@@ -21,6 +21,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "edge.cells.cli",  # brexit cells
     "mqtt_config.cli",  # brexit broker
     "edge.provision.cli",  # brexit fleet, brexit provision
+    "edge.selftest.cli",  # brexit selftest
+    "edge.labels.cli",  # brexit labels
 )
 
 

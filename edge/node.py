@@ -34,6 +34,7 @@ from edge.node_actions import CommandError
 from edge.pinmap import PinMap
 from edge.queue.engine import QueueEngine
 from edge.queue.models import QueueError
+from edge.selftest.innode import NodeSelftest
 from edge.speech import phrases
 from edge.speech.backends import SpeechBackend
 from edge.speech.worker import SpeechWorker
@@ -99,6 +100,7 @@ class Node:
         self._stop = threading.Event()
         self.kiosk: Kiosk | None = None
         self.caller: Caller | None = None
+        self.selftests = NodeSelftest(self)
         self._router = threading.Thread(target=self._route, name="press-router", daemon=True)
 
     # --- life cycle -----------------------------------------------------------------
@@ -131,6 +133,7 @@ class Node:
         return self
 
     def stop(self) -> None:
+        self.selftests.close()
         self._stop.set()
         if self._router.is_alive():
             self._router.join(timeout=5)
@@ -228,6 +231,8 @@ class Node:
             self.ctx.emit("cell-key", key=key.key)
 
     def _dispatch(self, event: ButtonEvent) -> None:
+        if self.selftests.intercept(event):  # the self-test asked for this press
+            return
         if event.kind in (ButtonEventKind.STUCK, ButtonEventKind.UNSTUCK):
             self._button_fault(event)
         elif self.kiosk is not None and event.name in self.kiosk.buttons:
@@ -341,10 +346,8 @@ class Node:
         return {"shown": text}
 
     def selftest(self) -> dict[str, Any]:
-        for parts in self._boards.values():
-            parts.feedback.confirm()
-        self.ctx.speech.say("Uji perangkat. Suara berfungsi.", channel="announce")
-        return self.health()
+        """Start the self-test on its own thread (edge.selftest.innode); replies at once."""
+        return self.selftests.start("command")
 
     def _outputs(self) -> list[OutputWorker]:
         return [w for w in (self.ctx.embosser, self.ctx.printer) if w is not None]
