@@ -19,6 +19,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,14 +32,20 @@ SUITE = "bookworm"
 MIRROR = "http://deb.debian.org/debian"
 # What Raspberry Pi OS has and a minimal Debian lacks: a kernel for qemu's virt machine,
 # DHCP for cloud-init's ENI renderer, sudo for the technician.
-STANDIN_PACKAGES = ("systemd-sysv", "udev", "kmod", "initramfs-tools", "ifupdown",
+STANDIN_PACKAGES = ("systemd-sysv", "udev", "kmod", "ifupdown",
                     "isc-dhcp-client", "sudo", "iproute2", "netbase", "ca-certificates",
                     "dbus")
 KERNEL = "linux-image-arm64"
 # The initrd only needs to find the root partition on qemu's virtio disk. Listing the
 # modules (instead of initramfs-tools' default "most") makes mkinitramfs, which runs
-# emulated, minutes faster.
-INITRD_MODULES = ("virtio_mmio", "virtio_pci", "virtio_blk", "ext4")
+# emulated, many minutes faster. The kernel is installed after debootstrap, once this
+# configuration is in place.
+INITRD_MODULES = ("virtio_mmio", "virtio_pci", "virtio_blk", "ext4", "crc32c_generic")
+INITRD_HOOK = """#!/bin/sh
+[ "$1" = prereqs ] && exit 0
+. /usr/share/initramfs-tools/hook-functions
+manual_add_modules {modules}
+"""
 BOOT_SIZE = 256 * 1024 * 1024
 
 
@@ -79,7 +86,7 @@ def base_key() -> str:
     deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
     digest = hashlib.sha256()
     scripts = [(IMAGE_DIR / "in-root.sh").read_text(), Path(__file__).read_text()]
-    for part in (SUITE, MIRROR, KERNEL, *INITRD_MODULES, *packages(), *deps, *scripts):
+    for part in (SUITE, MIRROR, *packages(), *deps, *scripts):
         digest.update(part.encode() + b"\0")
     return digest.hexdigest()[:16]
 
@@ -103,14 +110,26 @@ def debootstrap(rootfs: Path, log: Path) -> None:
         conf = tmp / "etc/initramfs-tools"
         (conf / "conf.d").mkdir(parents=True, exist_ok=True)
         (conf / "conf.d/brexit-standin.conf").write_text("MODULES=list\nCOMPRESS=gzip\n")
-        (conf / "modules").write_text("\n".join(INITRD_MODULES) + "\n")
-        subprocess.run(["chroot", str(tmp), "apt-get", "install", "-y", "-q",
-                        "--no-install-recommends", KERNEL],
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-                       stdout=out, stderr=subprocess.STDOUT, check=True)
-        subprocess.run(["chroot", str(tmp), "apt-get", "clean"], check=True)
+        hook = conf / "hooks/brexit-standin"
+        hook.parent.mkdir(parents=True, exist_ok=True)
+        hook.write_text(INITRD_HOOK.format(modules=" ".join(INITRD_MODULES)))
+        hook.chmod(0o755)
+        _in_chroot(tmp, out, "apt-get", "install", "-y", "-q", "--no-install-recommends",
+                   KERNEL)
+        _in_chroot(tmp, out, "apt-get", "clean")
     _configure_base(tmp)
     tmp.rename(rootfs)
+
+
+def _in_chroot(rootfs: Path, out: object, *argv: str) -> None:
+    """Run ``argv`` inside ``rootfs`` with /proc mounted (as debootstrap itself does)."""
+    proc = rootfs / "proc"
+    subprocess.run(["mount", "-t", "proc", "proc", str(proc)], check=True)
+    try:
+        subprocess.run(["chroot", str(rootfs), *argv], stdout=out, stderr=subprocess.STDOUT,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}, check=True)
+    finally:
+        subprocess.run(["umount", str(proc)], check=False)
 
 
 def _configure_base(rootfs: Path) -> None:
@@ -125,10 +144,16 @@ def _configure_base(rootfs: Path) -> None:
 
 
 def install_project(rootfs: Path, wheel: Path, log: Path) -> None:
-    """BREXIT into the root filesystem, exactly as the pi-gen stage installs it."""
-    with log.open("ab") as out:
-        subprocess.run([str(IMAGE_DIR / "install-rootfs.sh"), str(rootfs), str(wheel)],
-                       stdout=out, stderr=subprocess.STDOUT, check=True)
+    """BREXIT into the root filesystem, exactly as the pi-gen stage installs it (pi-gen's
+    on_chroot also mounts /proc)."""
+    proc = rootfs / "proc"
+    subprocess.run(["mount", "-t", "proc", "proc", str(proc)], check=True)
+    try:
+        with log.open("ab") as out:
+            subprocess.run([str(IMAGE_DIR / "install-rootfs.sh"), str(rootfs), str(wheel)],
+                           stdout=out, stderr=subprocess.STDOUT, check=True)
+    finally:
+        subprocess.run(["umount", str(proc)], check=False)
 
 
 def build(wheel: Path, work: Path, extra: dict[str, str] | None = None) -> Standin:
@@ -139,12 +164,21 @@ def build(wheel: Path, work: Path, extra: dict[str, str] | None = None) -> Stand
     cache.mkdir(parents=True, exist_ok=True)
     log = work / "build.log"
     base = cache / "rootfs"
+    clock = _Clock(log)
     if not base.is_dir():
-        debootstrap(base, log)
-        install_project(base, wheel, log)  # the dependencies land in the cached layer
+        staging = cache / "staging"
+        shutil.rmtree(staging, ignore_errors=True)
+        debootstrap(staging, log)
+        clock.lap("debootstrap (cold)")
+        install_project(staging, wheel, log)  # the dependencies land in the cached layer
+        clock.lap("dependencies (cold)")
+        staging.rename(base)
     rootfs = work / "rootfs"
-    subprocess.run(["cp", "-a", "--reflink=auto", str(base), str(rootfs)], check=True)
+    rootfs.mkdir()
+    subprocess.run(["cp", "-a", "--reflink=auto", f"{base}/.", str(rootfs)], check=True)
+    clock.lap("copy of the cached root filesystem")
     install_project(rootfs, wheel, log)
+    clock.lap("project installed")
     add_files(rootfs, extra or {})
     kernel = _newest(rootfs / "boot", "vmlinuz-*")
     initrd = _newest(rootfs / "boot", "initrd.img-*")
@@ -159,7 +193,24 @@ def build(wheel: Path, work: Path, extra: dict[str, str] | None = None) -> Stand
     assemble(image, boot, root)
     boot.unlink()
     root.unlink()
+    clock.lap("disk image assembled")
     return Standin(image=image, kernel=work / "vmlinuz", initrd=work / "initrd.img")
+
+
+class _Clock:
+    """Phase durations, printed and appended to the build log."""
+
+    def __init__(self, log: Path) -> None:
+        self._log = log
+        self._t = time.monotonic()
+
+    def lap(self, what: str) -> None:
+        now = time.monotonic()
+        line = f"stand-in: {what}: {now - self._t:.0f} s"
+        self._t = now
+        print(line, flush=True)
+        with self._log.open("a") as f:
+            f.write(line + "\n")
 
 
 def add_files(rootfs: Path, files: dict[str, str]) -> None:
