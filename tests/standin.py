@@ -81,12 +81,17 @@ def packages() -> list[str]:
     return sorted({*listed, *STANDIN_PACKAGES})
 
 
+# Bump when the base recipe (debootstrap(), _configure_base()) changes in a way the key
+# below does not see.
+BASE_RECIPE = 1
+
+
 def base_key() -> str:
-    """Everything the cached Debian root filesystem depends on."""
+    """Everything the cached Debian root filesystem depends on. The project itself and its
+    install scripts are not in it: they are installed again on every run."""
     deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
     digest = hashlib.sha256()
-    scripts = [(IMAGE_DIR / "in-root.sh").read_text(), Path(__file__).read_text()]
-    for part in (SUITE, MIRROR, *packages(), *deps, *scripts):
+    for part in (str(BASE_RECIPE), SUITE, MIRROR, KERNEL, *INITRD_MODULES, *packages(), *deps):
         digest.update(part.encode() + b"\0")
     return digest.hexdigest()[:16]
 

@@ -66,6 +66,12 @@ show() { systemctl show -p "$2" --value "$1"; }
   echo "boot_mount=$(findmnt -no OPTIONS /boot/firmware)"
   echo "node_active=$(systemctl is-active $unit)"
   echo "node_user=$(ps -o user= -p "$(show $unit MainPID)")"
+  echo "broker_active=$(systemctl is-active brexit-site-broker.service)"
+  # The node's birth, read back from its site broker over TLS with the node's own login.
+  seed=/boot/firmware/brexit
+  echo "node_status=$(mosquitto_sub -h "$(hostname).local" -p 8883 --cafile $seed/ca.crt \\
+    -u "node.@SITE@.@NODE@" -P "$(cat $seed/mqtt.password)" -i boot-test \\
+    -t "brexit/v1/@SITE@/@NODE@/status" -C 1 -W 120 2>&1)"
   st=brexit-selftest.service
   echo "selftest=$(show $st Result) $(show $st ExecMainStatus)"
   echo "verify=$(systemd-analyze verify $unit $st 2>&1 | tr '\\n' ' ')"
@@ -87,7 +93,7 @@ journalctl -b --no-pager -u $unit -u brexit-selftest.service -u cloud-init.servi
   -u cloud-config.service -u cloud-final.service | tail -n 200 > /boot/firmware/brexit/journal.txt
 sync
 systemctl poweroff
-""",
+""".replace("@SITE@", SITE).replace("@NODE@", NODE),
 }
 
 
@@ -177,6 +183,10 @@ def test_provisioned_image_boots_into_the_node(work: Path) -> None:
     assert {"gpio", "dialout", "audio", "lp"} <= set(seen["brexit_groups"].split()), context
     assert "gid=" in seen["boot_mount"] and "fmask=0117" in seen["boot_mount"], context
     assert seen["node_active"] == "active" and seen["node_user"] == "brexit", context
+    # kios-1 runs Dinoyo's site broker from its seed; the node is connected to it over TLS.
+    assert seen["broker_active"] == "active", context
+    assert '"online": true' in seen["node_status"] or '"online":true' in seen["node_status"], \
+        context
     assert seen["verify"].strip() == "", context
     exposure = float(seen["exposure"].split(":")[1].split()[0])
     assert exposure <= 3.0, context

@@ -106,6 +106,10 @@ def test_image_gets_the_seed_and_the_golden_image_is_untouched(
     assert others and not any(o in blob for o in others)
     fat = FatImage.of(out)
     assert not fat.exists("brexit/credentials.toml")
+    assert not fat.exists("brexit/mosquitto/credentials.toml")
+    # kios-1 runs the site broker: its bundle comes along, byte for byte.
+    for name in ("mosquitto.conf", "passwd", "acl", "ca.crt", "server.crt", "server.key"):
+        assert fat.read(f"brexit/mosquitto/{name}") == (bundle / name).read_bytes(), name
 
     # node.toml is what the node loads at boot.
     for name in ("node.toml", "mqtt.password", "ca.crt"):
@@ -137,6 +141,7 @@ def test_boot_dir_writes_secrets_0600_and_rewrites_in_place(
     boot.mkdir()
     (boot / "config.txt").write_text("arm_64bit=1\n")
     assert provision(bundle, ssh_key, "--boot-dir", str(boot), node="loket-1") == 0
+    assert not (boot / "brexit" / "mosquitto").exists()  # not the broker's node
     assert stat.S_IMODE((boot / "brexit" / "node.toml").stat().st_mode) == 0o600
     assert stat.S_IMODE((boot / "brexit" / "mqtt.password").stat().st_mode) == 0o600
     assert stat.S_IMODE((boot / "user-data").stat().st_mode) == 0o644

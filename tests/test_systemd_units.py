@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 DEPLOY = Path("deploy")
-UNITS = ("brexit-node.service", "brexit-selftest.service")
+UNITS = ("brexit-node.service", "brexit-selftest.service")  # hardened to exposure <= 3
+ALL_UNITS = (*UNITS, "brexit-site-broker.service")
 needs_systemd = pytest.mark.skipif(shutil.which("systemd-analyze") is None,
                                    reason="systemd-analyze is part of systemd")
 
@@ -39,7 +40,8 @@ def fake_root(tmp_path: Path, units: dict[str, str]) -> Path:
     """A root with the commands the units run (as the image has them: /opt/brexit/.venv,
     /bin/sh, /bin/cp) and systemd's own units, for `verify --root`."""
     root = tmp_path / "root"
-    for command in ("opt/brexit/.venv/bin/brexit", "bin/sh", "bin/cp"):
+    for command in ("opt/brexit/.venv/bin/brexit", "bin/sh", "bin/cp", "bin/kill",
+                    "usr/sbin/mosquitto", "usr/local/sbin/brexit-site-broker-install"):
         path = root / command
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("#!/bin/sh\n")
@@ -58,8 +60,8 @@ def verify(root: Path, *names: str) -> subprocess.CompletedProcess[str]:
 
 @needs_systemd
 def test_units_verify(tmp_path: Path) -> None:
-    root = fake_root(tmp_path, {n: (DEPLOY / "systemd" / n).read_text() for n in UNITS})
-    done = verify(root, *UNITS)
+    root = fake_root(tmp_path, {n: (DEPLOY / "systemd" / n).read_text() for n in ALL_UNITS})
+    done = verify(root, *ALL_UNITS)
     assert done.returncode == 0, done.stderr
 
 
@@ -91,6 +93,15 @@ def test_selftest_runs_once_per_seed_before_the_node() -> None:
     assert u["Service"]["ReadWritePaths"] == "/boot/firmware/brexit"
 
 
+def test_site_broker_runs_only_where_the_seed_has_a_bundle() -> None:
+    u = unit("brexit-site-broker.service")
+    assert u["Unit"]["ConditionPathExists"] == "/boot/firmware/brexit/mosquitto/mosquitto.conf"
+    assert "brexit-node.service" in u["Unit"]["Before"]
+    assert u["Service"]["ExecStart"].endswith("mosquitto -c /etc/brexit/mosquitto/mosquitto.conf")
+    install = (DEPLOY / "systemd" / "brexit-site-broker-install").read_text()
+    assert "credentials.toml" not in install
+
+
 def test_sysusers_gives_brexit_its_device_groups() -> None:
     lines = [ln.split() for ln in (DEPLOY / "sysusers.d" / "brexit.conf").read_text()
              .splitlines() if ln.strip() and not ln.startswith("#")]
@@ -109,6 +120,8 @@ def test_install_rootfs_copies_what_the_image_needs(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     for path in ("usr/lib/systemd/system/brexit-node.service",
                  "usr/lib/systemd/system/brexit-selftest.service",
+                 "usr/lib/systemd/system/brexit-site-broker.service",
+                 "usr/local/sbin/brexit-site-broker-install",
                  "usr/lib/sysusers.d/brexit.conf", "etc/cloud/cloud.cfg.d/90-brexit.cfg",
                  "usr/local/sbin/brexit-update", "tmp/brexit-install/" + wheel.name,
                  "opt/brexit/share/README.md"):

@@ -22,5 +22,7 @@ if grep -qs '[[:space:]]/boot/firmware[[:space:]]' /etc/fstab; then
     > /etc/fstab.brexit && mv /etc/fstab.brexit /etc/fstab
 fi
 
-systemctl enable brexit-node.service brexit-selftest.service
+# The stock broker would take port 1883; the site broker runs the seed's bundle instead.
+systemctl disable mosquitto.service 2>/dev/null || true
+systemctl enable brexit-node.service brexit-selftest.service brexit-site-broker.service
 rm -rf /tmp/brexit-install

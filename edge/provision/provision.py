@@ -20,10 +20,14 @@ from edge.config import ConfigError, load_config
 from edge.provision import nodeconfig
 from edge.provision.bootpart import BootDirectory, FatImage, copy_image
 from edge.provision.cloudinit import NoCloud
-from edge.provision.seed import NodeIdentity, SeedFile, SeedFormat, build_seed
+from edge.provision.seed import SEED_DIR, NodeIdentity, SeedFile, SeedFormat, build_seed
 from mqtt_config.bundle import BundleLayout
 
 FORMATS: dict[str, SeedFormat] = {"cloud-init": NoCloud()}
+# What the site broker's node needs of the bundle (brexit-site-broker.service installs it
+# to /etc/brexit/mosquitto): never credentials.toml nor the nodes' passwords.
+BROKER_FILES = {"mosquitto.conf": True, "passwd": True, "acl": False, "ca.crt": False,
+                "server.crt": False, "server.key": True}
 KEY_TYPES = ("ssh-", "ecdsa-sha2-", "sk-ssh-", "sk-ecdsa-")
 
 
@@ -80,9 +84,11 @@ def identity(req: Request) -> NodeIdentity:
     toml = nodeconfig.render(nodeconfig.node_config(req.fleet, site.id, node.id))
     password, ca = _bundle_secrets(req.bundle, site.id, node.id)
     _check_loads(toml, password, ca)
+    broker = _broker_files(req.bundle) if "broker" in node.roles else ()
     return NodeIdentity(fleet=req.fleet, site=site, node=node, node_toml=toml,
                         mqtt_password=password, ca_pem=ca, ssh_keys=req.ssh_keys,
-                        admin_user=req.admin_user, wifi_password=req.wifi_password)
+                        admin_user=req.admin_user, wifi_password=req.wifi_password,
+                        broker_files=broker)
 
 
 def seed_files(req: Request) -> list[SeedFile]:
@@ -120,6 +126,18 @@ def _bundle_secrets(bundle: Path, site: str, node: str) -> tuple[str, bytes]:
     if not password or b"BEGIN CERTIFICATE" not in ca:
         raise ProvisionError(f"--bundle: {bundle}: empty password or CA file for {node}")
     return password, ca
+
+
+def _broker_files(bundle: Path) -> tuple[SeedFile, ...]:
+    files = []
+    for name, secret in BROKER_FILES.items():
+        try:
+            data = (bundle / name).read_bytes()
+        except OSError as e:
+            raise ProvisionError(f"--bundle: {bundle} has no {name} for the site broker "
+                                 f"({e.strerror})") from None
+        files.append(SeedFile(f"{SEED_DIR}/mosquitto/{name}", data, secret))
+    return tuple(files)
 
 
 def _check_loads(toml: str, password: str, ca: bytes) -> None:

@@ -49,6 +49,7 @@ class NodeIdentity:
     ssh_keys: tuple[str, ...]
     admin_user: str = "teknisi"
     wifi_password: str | None = None
+    broker_files: tuple[SeedFile, ...] = ()  # the site broker's bundle, on its node only
 
     @property
     def hostname(self) -> str:
@@ -72,11 +73,13 @@ class BootTarget(Protocol):
 
 
 def node_files(identity: NodeIdentity) -> list[SeedFile]:
-    """``brexit/node.toml`` and the node's own secrets; never another node's."""
+    """``brexit/node.toml`` and the node's own secrets; never another node's. The node
+    that runs the site broker also gets the broker's files (``brexit/mosquitto/``)."""
     return [
         SeedFile(f"{SEED_DIR}/node.toml", identity.node_toml.encode(), secret=True),
         SeedFile(f"{SEED_DIR}/mqtt.password", (identity.mqtt_password + "\n").encode(), True),
         SeedFile(f"{SEED_DIR}/ca.crt", identity.ca_pem),
+        *identity.broker_files,
     ]
 
 
