@@ -22,7 +22,8 @@ is_pi=0
 grep -qs "Raspberry Pi" /proc/device-tree/model && is_pi=1
 
 packages=(python3 python3-venv python3-dev build-essential espeak-ng libespeak-ng1 alsa-utils
-          mosquitto mosquitto-clients openssl sox tzdata fonts-dejavu-core mtools)
+          mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev openssl sox tzdata
+          fonts-dejavu-core mtools)
 [ "$dev" -eq 1 ] && packages+=(nats-server cloud-init debootstrap qemu-user-static binfmt-support
                                qemu-system-arm ipxe-qemu e2fsprogs)
 [ "$is_pi" -eq 1 ] && packages+=(python3-lgpio)
@@ -54,6 +55,9 @@ if [ "$dev" -eq 1 ]; then
 else
   .venv/bin/python -m pip install -q -e .
 fi
+
+# The site and central brokers load this plugin (client ids bound to logins, docs/brokers.md).
+$sudo .venv/bin/brexit broker plugin --out /usr/local/lib/brexit >/dev/null
 
 if [ "$is_pi" -eq 1 ]; then
   # A Pi set up from a checkout instead of the golden image: same user and units.

@@ -21,6 +21,9 @@ from typing import Any
 
 import jsonschema
 
+from edge.braille.codec import unwritable
+from edge.pinmap import PinMap, PinMapError, default_pinmap_path, load_boards
+
 
 class ConfigError(ValueError):
     """The configuration cannot be used; the message names the file and field."""
@@ -32,6 +35,7 @@ class ServiceConfig:
     name: str  # "Poli Umum"
     button: str  # pin-map name of its kiosk button, "service-1"
     braille_label: str  # text embossed on the button's label
+    spoken_name: str = ""  # how speech says the name ("ka i a"); "" = from the name
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class SerialDeviceConfig:
     baudrate: int = 9600
     width: int = 0  # printer characters per line, embosser cells per line, number of cells
     status_query: bool = True
+    message_s: float = 0.0  # cells: how long a staff message stays; 0 = until replaced
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,7 @@ class ButtonTiming:
     debounce_s: float = 0.03
     hold_s: float = 2.0
     stuck_s: float = 10.0
+    double_tap_s: float = 0.5  # a second press of one button within this is the same press
 
 
 @dataclass(frozen=True)
@@ -145,9 +151,18 @@ def _services(raw: list[dict[str, Any]], source: str) -> tuple[ServiceConfig, ..
             name=s["name"],
             button=s.get("button", f"service-{i + 1}"),
             braille_label=s.get("braille_label", s["name"]),
+            spoken_name=s.get("spoken_name", ""),
         )
         for i, s in enumerate(raw)
     )
+    for i, s in enumerate(services):
+        for field_name in ("name", "braille_label"):
+            bad = unwritable(getattr(s, field_name))
+            if bad is not None:
+                raise ConfigError(
+                    f"{source}: services[{i}].{field_name}: Indonesian Braille cannot write "
+                    f"{bad[0]!r} (character {bad[1] + 1} of {getattr(s, field_name)!r})"
+                )
     for field_name in ("code", "button"):
         seen: set[str] = set()
         for i, s in enumerate(services):
@@ -180,6 +195,7 @@ def _serial(raw: dict[str, Any] | None, width_key: str, default_width: int) -> S
         baudrate=raw.get("baudrate", 9600),
         width=raw.get(width_key, default_width),
         status_query=raw.get("status_query", True),
+        message_s=raw.get("message_s", 0.0),
     )
 
 
@@ -217,6 +233,45 @@ def _mqtt(raw: dict[str, Any] | None, base: Path, source: str) -> MqttConfig | N
     )
 
 
+def _boards(pinmap: Path | None, source: str) -> dict[str, PinMap] | None:
+    """The pin map's boards; None when no file is named and the default is not installed."""
+    try:
+        path = pinmap or default_pinmap_path()
+    except FileNotFoundError:
+        return None
+    try:
+        return load_boards(path)
+    except OSError as e:
+        raise ConfigError(f"{source}: pinmap: cannot read {path}: {e.strerror or e}") from e
+    except PinMapError as e:
+        raise ConfigError(f"{source}: pinmap: {e}") from e
+
+
+def _check_buttons(
+    pinmap: Path | None, roles: frozenset[str], services: tuple[ServiceConfig, ...],
+    counters: tuple[CounterConfig, ...], source: str,
+) -> None:
+    """Every button the roles use is on its board of the pin map."""
+    boards = _boards(pinmap, source)
+    if boards is None:
+        return
+    wanted: list[tuple[str, str, str]] = []  # (field, board, button)
+    if "kiosk" in roles:
+        wanted += [(f"services[{i}].button", "kiosk", s.button) for i, s in enumerate(services)]
+    if "caller" in roles:
+        wanted += [(f"counters[{i}].number", "counter", c.button(action))
+                   for i, c in enumerate(counters) for action in ("next", "recall", "skip", "done")]
+    for field_name, board, button in wanted:
+        if board not in boards:
+            raise ConfigError(f"{source}: pinmap: no board {board!r} for {field_name}")
+        if button not in boards[board].buttons():
+            names = ", ".join(sorted(boards[board].buttons()))
+            raise ConfigError(
+                f"{source}: {field_name}: the {board} board has no button {button!r} "
+                f"(it has: {names})"
+            )
+
+
 def parse_config(raw: dict[str, Any], *, source: str, base: Path | None = None) -> NodeConfig:
     """Check ``raw`` (a parsed TOML document) and build the node's configuration."""
     _check_schema(raw, source)
@@ -229,6 +284,8 @@ def parse_config(raw: dict[str, Any], *, source: str, base: Path | None = None) 
     kiosk = raw.get("kiosk", {})
     timing = raw.get("buttons", {})
     speaker = raw.get("speaker", {})
+    pinmap = base / raw["pinmap"] if "pinmap" in raw else None
+    _check_buttons(pinmap, roles, services, counters, source)
     return NodeConfig(
         site=raw["site"],
         node=raw["node"],
@@ -239,11 +296,12 @@ def parse_config(raw: dict[str, Any], *, source: str, base: Path | None = None) 
         timezone=raw.get("timezone", "Asia/Jakarta"),
         braille_kiosk=kiosk.get("braille", True),
         cells_near=tuple(kiosk.get("cells_near", [s.code for s in services])),
-        pinmap=base / raw["pinmap"] if "pinmap" in raw else None,
+        pinmap=pinmap,
         buttons=ButtonTiming(
             debounce_s=timing.get("debounce_ms", 30) / 1000.0,
             hold_s=timing.get("hold_s", 2.0),
             stuck_s=timing.get("stuck_s", 10.0),
+            double_tap_s=timing.get("double_tap_ms", 500) / 1000.0,
         ),
         printer=_serial(raw.get("printer"), "width_chars", 32),
         embosser=_serial(raw.get("embosser"), "width_cells", 28),

@@ -87,6 +87,7 @@ class NodeContext:
             ahead=ahead,
             site_name=self.config.site_name,
             assisted=ticket.assisted,
+            service_spoken=service.spoken_name,
         )
 
     def output_ticket(self, view: TicketView) -> None:

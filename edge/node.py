@@ -121,7 +121,8 @@ class Node:
         self.ctx.printer = self._worker("printer", self._hw.printer_url, self._printer)
         if self.config.cells.enabled and self._hw.cells_url is not None:
             self._cells = CellsDisplay(self._hw.cells_url, cells=self.config.cells.width,
-                                       on_state=self._device_state)
+                                       on_state=self._device_state,
+                                       message_s=self.config.cells.message_s)
             self.ctx.cells = self._cells
         if "kiosk" in self.config.roles and self._hw.kiosk is not None:
             parts = self._board("kiosk", self._hw.kiosk)
@@ -157,7 +158,7 @@ class Node:
         try:
             panel = ButtonPanel(pins, sink=self._events, pin_factory=board.pin_factory,
                                 debounce_s=timing.debounce_s, hold_s=timing.hold_s,
-                                stuck_s=timing.stuck_s)
+                                stuck_s=timing.stuck_s, min_interval_s=timing.double_tap_s)
         except BaseException:
             feedback.close()
             raise
@@ -226,6 +227,8 @@ class Node:
                 key = self._cells.keys.get_nowait()
             except queue.Empty:
                 return
+            if self._cells.pan(key.key):  # the last key showed the next page
+                continue
             channel = "kiosk" if self.kiosk is not None else "counter-cells"
             self.ctx.speech.say(self._cells.spoken, channel=channel)
             self.ctx.emit("cell-key", key=key.key)
@@ -339,11 +342,15 @@ class Node:
         return {"number": number, "queued": [w.name for w in self._outputs()]}
 
     def show_message(self, text: str) -> dict[str, Any]:
-        """Staff's short message on the counter cells (the original Braille aid)."""
+        """Staff's short message on the cells (the original Braille aid); it stays until
+        replaced or cleared (empty text), or for ``[cells] message_s``."""
         if self._cells is None:
             raise CommandError("this node has no Braille cells")
-        self._cells.show(text, spoken=text)
-        return {"shown": text}
+        try:
+            pages = self._cells.show_message(text)
+        except ValueError as e:
+            raise CommandError(f"the cells cannot show this message: {e}") from None
+        return {"shown": text, "pages": pages}
 
     def selftest(self) -> dict[str, Any]:
         """Start the self-test on its own thread (edge.selftest.innode); replies at once."""

@@ -7,7 +7,7 @@ Control lines in ``--simulate`` mode (one per line on stdin)::
     fault DEVICE STATE    DEVICE: printer | embosser; STATE: ok | paper_out | offline
     key N                 press routing key N (0-based) on the Braille cells
     cells                 print what the cells show (Unicode Braille, then the text)
-    message TEXT          show a staff message on the cells
+    message TEXT          show a staff message on the cells (``message`` alone clears it)
     health                print the node's health as JSON
     quit                  stop and exit 0
 """
@@ -35,7 +35,7 @@ from edge.node import Board, Hardware, Node
 from edge.node_actions import CommandError
 from edge.pinmap import PinMap, default_pinmap_path
 from edge.sdnotify import SdNotify
-from edge.simulation import Simulation, SimulationError
+from edge.simulation import Simulation, SimulationError, parse_seconds
 from edge.speech.backends import Pyttsx3Backend
 
 
@@ -174,18 +174,21 @@ def control(sim: Simulation, node: Node, words: list[str]) -> str | None:
         case ["press", name]:
             sim.press(name)
         case ["hold", name, seconds]:
-            sim.press(name, float(seconds))
+            sim.press(name, parse_seconds(seconds))
         case ["fault", device, state]:
             set_fault(sim, device, state)
         case ["health"]:
             return json.dumps(node.health(), sort_keys=True)
-        case ["key", n] if sim.cells is not None:
-            sim.cells.press(int(n))
+        case ["key", n]:
+            sim.press_key(n)
         case ["cells"] if sim.cells is not None:
             dots = sim.cells.dots()
             return f"cells {to_unicode(dots)} {decode(dots).strip()}"
-        case ["message", *text] if text:
-            node.show_message(" ".join(text))
+        case ["message", *text]:
+            shown = node.show_message(" ".join(text))
+            if shown["pages"] > 1:
+                return (f"message in {shown['pages']} pages of {node.config.cells.width} "
+                        "cells: the last routing key shows the next")
         case _:
             raise ValueError(f"unknown control line: {' '.join(words)!r}")
     return None

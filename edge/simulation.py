@@ -26,10 +26,36 @@ from edge.pinmap import PinMap, default_pinmap_path
 from edge.speech.backends import Pyttsx3Backend, SpeechBackend, WavBackend
 
 PRESS_S = 0.08  # how long a simulated finger stays on a button
+MAX_HOLD_S = 600.0  # the longest ``hold``: past any stuck-button timeout
 
 
 class SimulationError(ValueError):
     """A control line names something the simulated node does not have."""
+
+
+def parse_seconds(text: str) -> float:
+    """How long ``hold NAME SECONDS`` holds: more than 0, at most ``MAX_HOLD_S``.
+
+    >>> parse_seconds("2.5")
+    2.5
+    >>> parse_seconds("nan")
+    Traceback (most recent call last):
+    ...
+    edge.simulation.SimulationError: hold: SECONDS must be more than 0 and at most 600, not nan
+    """
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise SimulationError(f"hold: SECONDS must be a number, not {text!r}") from None
+    return check_seconds(seconds)
+
+
+def check_seconds(seconds: float) -> float:
+    if not 0 < seconds <= MAX_HOLD_S:  # also refuses nan
+        raise SimulationError(
+            f"hold: SECONDS must be more than 0 and at most {MAX_HOLD_S:g}, not {seconds:g}"
+        )
+    return seconds
 
 
 class Simulation(Closing):
@@ -41,9 +67,10 @@ class Simulation(Closing):
         for sub in ("embossed", "printed", "speech"):
             (data_dir / sub).mkdir(parents=True, exist_ok=True)
         pinmap = config.pinmap or default_pinmap_path()
+        wired = {"kiosk": "kiosk", "caller": "counter"}  # role -> its board
         self.boards = {
-            "kiosk": Board(PinMap.load(pinmap, "kiosk"), MockFactory()),
-            "counter": Board(PinMap.load(pinmap, "counter"), MockFactory()),
+            board: Board(PinMap.load(pinmap, board), MockFactory())
+            for role, board in wired.items() if role in config.roles
         }
         self.embosser = (
             EmbosserEmulator(data_dir / "embossed", width_cells=config.embosser.width)
@@ -63,8 +90,8 @@ class Simulation(Closing):
     def hardware(self, *, on_tone: Callable[[float], None] | None = None) -> Hardware:
         return Hardware(
             speech=self.speech,
-            kiosk=self.boards["kiosk"],
-            counter=self.boards["counter"],
+            kiosk=self.boards.get("kiosk"),
+            counter=self.boards.get("counter"),
             embosser_url=self.embosser.path if self.embosser else None,
             printer_url=self.printer.path if self.printer else None,
             cells_url=self.cells.path if self.cells else None,
@@ -87,12 +114,28 @@ class Simulation(Closing):
         raise SimulationError(f"no button {name!r}")
 
     def press(self, name: str, seconds: float = PRESS_S) -> None:
+        """Hold the button down ``seconds``, let go, and stay off it until the release
+        is confirmed (the debounce time), so the next press is a press of its own."""
+        check_seconds(seconds)
         board, gpio = self.resolve(name)
         assert isinstance(board.pin_factory, MockFactory)
         pin = board.pin_factory.pin(gpio)
         pin.drive_low()
-        time.sleep(seconds)
-        pin.drive_high()
+        try:
+            time.sleep(seconds)
+        finally:
+            pin.drive_high()
+        time.sleep(self.config.buttons.debounce_s)
+
+    def press_key(self, text: str) -> None:
+        """``key N``: press routing key N (0-based) of the emulated cells."""
+        if self.cells is None:
+            raise SimulationError("this node has no Braille cells")
+        try:
+            key = int(text)
+        except ValueError:
+            raise SimulationError(f"key: N must be a whole number, not {text!r}") from None
+        self.cells.press(key)
 
     # --- life cycle -------------------------------------------------------------------
 

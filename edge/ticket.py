@@ -23,6 +23,7 @@ class TicketView:
     ahead: int  # tickets waiting before this one
     site_name: str  # "Puskesmas Janti"
     assisted: bool = False  # issued at the Braille kiosk: needs assistance
+    service_spoken: str = ""  # the config's spoken_name; "" = the name, acronyms spelled
 
     @property
     def code(self) -> str:

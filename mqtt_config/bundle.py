@@ -12,12 +12,14 @@ a node to a puskesmas does not change anyone else's login.
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from mqtt_config import pki
+from mqtt_config import certs, pki
 from mqtt_config.render import (
     Account,
     AccountKind,
@@ -28,6 +30,7 @@ from mqtt_config.render import (
     parse_credentials,
     render_acl,
     render_central_conf,
+    render_client_ids,
     render_credentials,
     render_password_source,
     render_site_conf,
@@ -52,6 +55,10 @@ class BundleLayout:
     @property
     def acl(self) -> Path:
         return self.root / "acl"
+
+    @property
+    def client_ids(self) -> Path:
+        return self.root / "clientids"
 
     @property
     def ca_cert(self) -> Path:
@@ -87,7 +94,9 @@ def _write_common(
     layout.root.mkdir(parents=True, exist_ok=True)
     pki.write_secret(layout.credentials, render_credentials(creds, title))
     pki.hash_password_file(layout.passwd, render_password_source(logins))
-    layout.acl.write_text(render_acl([c.account for c in logins], title), encoding="utf-8")
+    accounts = [c.account for c in logins]
+    layout.acl.write_text(render_acl(accounts, title), encoding="utf-8")
+    layout.client_ids.write_text(render_client_ids(accounts, title), encoding="utf-8")
     shutil.copyfile(ca.cert, layout.ca_cert)
     pki.make_server_cert(ca, layout.root, hosts)
 
@@ -115,15 +124,23 @@ def write_site(
 
 
 def central_accounts_from_sites(site_dirs: Iterable[Path]) -> list[Credential]:
-    """The staff and bridge logins of each site bundle, which the central broker must know."""
-    found: list[Credential] = []
+    """The staff and bridge logins of each site bundle, which the central broker must know.
+
+    A site given twice (the same directory, or a copy) counts once; two different bundles
+    for one site are refused, since only one of them can be the site broker's.
+    """
+    found: dict[str, tuple[Credential, Path]] = {}
     for d in site_dirs:
         creds = read_credentials(BundleLayout(d).credentials)
         picked = [c for c in creds if c.account.kind in (AccountKind.STAFF, AccountKind.BRIDGE)]
         if not picked:
             raise ProvisionError(f"--site-dir: {d} has no site credentials.toml")
-        found += picked
-    return found
+        for c in picked:
+            seen = found.setdefault(c.account.username, (c, d))
+            if seen[0] != c:
+                raise ProvisionError(f"--site-dir: site {c.account.site!r} is in both {seen[1]} "
+                                     f"and {d}, with different passwords; give one")
+    return [c for c, _ in found.values()]
 
 
 def write_central(
@@ -143,7 +160,110 @@ def write_central(
     return creds
 
 
-def make_data_dir(path: Path) -> None:
-    """The persistence directory, private to the broker's user."""
+def renew_server_cert(bundle: Path, ca: pki.CertPair, hosts: Sequence[str] = ()) -> Path:
+    """A new ``server.crt``/``server.key`` in ``bundle``; nothing else changes.
+
+    ``hosts`` defaults to the names of the certificate being replaced. ``ca`` must be the
+    bundle's own CA (its ``ca.crt``), or the new certificate would not verify for clients.
+    """
+    layout = BundleLayout(bundle)
+    if not layout.ca_cert.is_file():
+        raise ProvisionError(f"--bundle: {layout.ca_cert} missing; is {bundle} a broker bundle?")
+    if layout.ca_cert.read_bytes() != ca.cert.read_bytes():
+        raise ProvisionError(f"--ca: {ca.cert} is not the CA of {bundle} ({layout.ca_cert})")
+    old = bundle / "server.crt"
+    names = list(hosts) or (certs.subject_alt_names(old) if old.is_file() else [])
+    with tempfile.TemporaryDirectory(dir=bundle, prefix=".renew-") as tmp:
+        fresh = pki.make_server_cert(ca, Path(tmp), names)
+        os.replace(fresh.key, bundle / "server.key")
+        os.replace(fresh.cert, old)
+    return old
+
+
+# --- on the broker host ------------------------------------------------------------------
+
+def conf_value(text: str, key: str) -> str | None:
+    """The value of the first ``key value`` line of a mosquitto.conf.
+
+    >>> conf_value("# user x\\nuser mosquitto\\n", "user")
+    'mosquitto'
+    """
+    for line in text.splitlines():
+        name, _, value = line.strip().partition(" ")
+        if name == key:
+            return value.strip()
+    return None
+
+
+def run_user_ids(user: str) -> tuple[int, int] | None:
+    """(uid, gid) of ``user`` when it exists and we can give files away (we are root)."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        return None
+    return entry.pw_uid, entry.pw_gid
+
+
+def make_data_dir(path: Path, user: str | None = None) -> None:
+    """The persistence directory, 0700 and owned by the broker's user when it exists."""
     path.mkdir(parents=True, exist_ok=True)
     os.chmod(path, 0o700)
+    ids = run_user_ids(user) if user else None
+    if ids is not None:
+        os.chown(path, *ids)
+
+
+SYSTEMD_DROPIN_DIR = Path("/etc/systemd/system/mosquitto.service.d")
+
+
+def render_systemd_dropin(conf: Path) -> str:
+    """A drop-in making Debian's ``mosquitto.service`` run the rendered config.
+
+    >>> render_systemd_dropin(Path("/etc/brexit/mosquitto/mosquitto.conf")).splitlines()[-2:]
+    ['ExecStart=', 'ExecStart=/usr/sbin/mosquitto -c /etc/brexit/mosquitto/mosquitto.conf']
+    """
+    return ("# BREXIT: run the config rendered by `brexit broker` (docs/brokers.md).\n"
+            "[Service]\nExecStart=\n"
+            f"ExecStart=/usr/sbin/mosquitto -c {conf}\n")
+
+
+INSTALLED = ("mosquitto.conf", "passwd", "acl", "clientids", "ca.crt", "server.crt",
+             "server.key")
+
+
+def install(bundle: Path, systemd_dir: Path | None = None) -> tuple[Path, Path]:
+    """Put a bundle where its config says and make the persistence directory.
+
+    Copies the broker's files (not ``credentials.toml`` nor ``nodes/``) to the directory its
+    ``password_file`` names, gives them and the persistence directory to the ``user`` of the
+    config when it exists (as root), writes the drop-in for Debian's ``mosquitto.service``
+    into ``systemd_dir`` when given, and returns (install_dir, data_dir).
+    """
+    layout = BundleLayout(bundle)
+    if not layout.conf.is_file():
+        raise ProvisionError(f"--bundle: {layout.conf} missing; is {bundle} a broker bundle?")
+    text = layout.conf.read_text(encoding="utf-8")
+    passwd, data, user = (conf_value(text, k) for k in ("password_file", "persistence_location",
+                                                         "user"))
+    if not passwd or not data:
+        raise ProvisionError(f"--bundle: {layout.conf} has no password_file or "
+                             "persistence_location; re-run `brexit broker`")
+    target = Path(passwd).parent
+    target.mkdir(parents=True, exist_ok=True)
+    ids = run_user_ids(user) if user else None
+    for name in INSTALLED:
+        src, dst = bundle / name, target / name
+        if not src.is_file():
+            raise ProvisionError(f"--bundle: {src} missing")
+        if src.resolve() != dst.resolve():
+            shutil.copy2(src, dst)
+        if ids is not None:
+            os.chown(dst, *ids)
+    make_data_dir(Path(data), user)
+    if systemd_dir is not None:
+        systemd_dir.mkdir(parents=True, exist_ok=True)
+        dropin = render_systemd_dropin(target / "mosquitto.conf")
+        (systemd_dir / "brexit.conf").write_text(dropin, encoding="utf-8")
+    return target, Path(data)

@@ -108,10 +108,13 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-def make_server_cert(ca: CertPair, out: Path, hosts: Sequence[str]) -> CertPair:
+def make_server_cert(
+    ca: CertPair, out: Path, hosts: Sequence[str], days: int = SERVER_DAYS
+) -> CertPair:
     """A TLS server certificate for ``hosts`` signed by ``ca``: ``server.crt`` and ``.key``."""
     if not hosts:
         raise ToolError("--host: at least one host name or address is needed")
+    out.mkdir(parents=True, exist_ok=True)
     pair = CertPair(out / "server.crt", out / "server.key")
     _ec_key(pair.key)
     with tempfile.TemporaryDirectory() as tmp:
@@ -127,7 +130,7 @@ def make_server_cert(ca: CertPair, out: Path, hosts: Sequence[str]) -> CertPair:
              "-subj", f"/O=BREXIT/CN={hosts[0]}")
         _run("openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca.cert),
              "-CAkey", str(ca.key), "-set_serial", f"0x{secrets.token_hex(16)}",
-             "-days", str(SERVER_DAYS), "-extfile", str(ext), "-out", str(pair.cert))
+             "-days", str(days), "-extfile", str(ext), "-out", str(pair.cert))
     return pair
 
 

@@ -12,6 +12,7 @@ user staff.janti
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -26,6 +27,12 @@ ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 # "ncc" is a topic level of its own (brexit/v1/ncc/...), so no site may be called that.
 RESERVED_SITES = frozenset({"ncc"})
 TEMPLATE_DIR = Path(str(files("mqtt_config")))
+MESSAGE_SIZE_LIMIT = 16 * 1024  # bytes of payload; the largest contract message is ~2 KiB
+MESSAGE_SIZE_MIN = 1024
+MESSAGE_SIZE_MAX = 268_435_455 - 1024  # MQTT's largest packet, less the overhead below
+PACKET_OVERHEAD = 1024
+# Built on the broker host by `brexit broker plugin` (setup.sh does it).
+DEFAULT_PLUGIN = Path("/usr/local/lib/brexit/mosquitto_brexit_clientid.so")
 
 
 class ProvisionError(ValueError):
@@ -77,6 +84,100 @@ def check_site(value: object, field: str = "site") -> str:
     if site in RESERVED_SITES:
         raise ProvisionError(f"{field}: {site!r} is reserved (brexit/v1/{site}/ is the NCC's)")
     return site
+
+
+SITE_NAME_MAX = 80
+DNS_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+def check_site_name(value: object, field: str = "site_name") -> str:
+    """A puskesmas's name: printable text on one line (it is written into configs)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ProvisionError(f"{field}: {value!r} is not a name")
+    if len(value) > SITE_NAME_MAX:
+        raise ProvisionError(f"{field}: longer than {SITE_NAME_MAX} characters")
+    bad = next((c for c in value if not c.isprintable()), None)
+    if bad is not None:
+        raise ProvisionError(f"{field}: {value!r} contains the control character {bad!r}")
+    return value
+
+
+def check_port(value: object, field: str) -> int:
+    """A TCP port, 1 to 65535.
+
+    >>> check_port("8883", "--tls-port")
+    8883
+    """
+    port = _int(value, field)
+    if not 0 < port < 65536:
+        raise ProvisionError(f"{field}: port {port} is not in 1..65535")
+    return port
+
+
+COUNT_MAX = 2**31 - 1  # Mosquitto reads its counts as C ints
+
+
+def check_count(value: object, field: str, minimum: int = 0) -> int:
+    number = _int(value, field)
+    if number < minimum:
+        raise ProvisionError(f"{field}: {number} is below {minimum}")
+    if number > COUNT_MAX:
+        raise ProvisionError(f"{field}: {number} is above {COUNT_MAX}")
+    return number
+
+
+def _int(value: object, field: str) -> int:
+    try:
+        return int(str(value).strip(), 10)
+    except ValueError:
+        raise ProvisionError(f"{field}: {value!r} is not a whole number") from None
+
+
+def check_path(value: Path, field: str) -> Path:
+    """A path written into a config: printable, on one line."""
+    if not str(value).isprintable():
+        raise ProvisionError(f"{field}: {str(value)!r} contains a control character")
+    return value
+
+
+def check_bind(value: object, field: str) -> str:
+    """A listener's bind address: an IPv4 or IPv6 address (0.0.0.0 = every interface)."""
+    try:
+        return str(ipaddress.ip_address(str(value)))
+    except ValueError:
+        raise ProvisionError(f"{field}: {value!r} is not an IP address") from None
+
+
+def check_host(value: object, field: str) -> str:
+    """A DNS name (RFC 1123 labels) or an IP address.
+
+    >>> check_host("ncc.malangkota.go.id", "--host")
+    'ncc.malangkota.go.id'
+    """
+    text = str(value)
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        pass
+    labels = text[:-1].split(".") if text.endswith(".") else text.split(".")
+    if len(text) > 253 or not all(DNS_LABEL.fullmatch(label) for label in labels):
+        raise ProvisionError(f"{field}: {text!r} is neither a DNS name nor an IP address")
+    return text
+
+
+def check_restart_timeout(value: object, field: str = "--restart-timeout") -> str:
+    """Mosquitto's ``restart_timeout``: ``SECONDS``, or ``BASE CAP`` (back-off, BASE <= CAP).
+
+    >>> check_restart_timeout(" 5  30 ")
+    '5 30'
+    """
+    parts = str(value).split()
+    numbers = [int(p) for p in parts if p.isdigit()]
+    if not 1 <= len(parts) <= 2 or len(numbers) != len(parts) or min(numbers) < 1 or (
+        len(numbers) == 2 and numbers[0] > numbers[1]
+    ):
+        raise ProvisionError(f"{field}: {value!r} is not SECONDS or 'BASE CAP' (1 <= BASE <= CAP)")
+    return " ".join(str(n) for n in numbers)
 
 
 def site_accounts(site: str, nodes: Iterable[str]) -> list[Account]:
@@ -132,6 +233,50 @@ def bridge_topics_out(site: str) -> list[str]:
 def bridge_topics_in(site: str) -> list[str]:
     """Topics the bridge carries from the central broker down to the site."""
     return [f"brexit/v1/{site}/+/cmd/#", f"brexit/v1/ncc/ack/{site}/#", "brexit/v1/ncc/status"]
+
+
+# --- client ids ------------------------------------------------------------------------------
+
+ANY_LOGIN = "*"
+AUTO_CLIENT_IDS = "auto-*"  # what Mosquitto names a client that sends no id (random UUID)
+
+
+def client_ids(account: Account) -> tuple[str, ...]:
+    """The client ids (``*`` at the end: a prefix) that only ``account`` may connect with.
+
+    Its username, and for a node and the NCC the ids their programs use (``edge.mqtt.link``:
+    ``brexit-{site}-{node}``, ``ncc.ingest``: ``brexit-ncc``); each also with ``-`` and any
+    suffix, for a second tool on the same machine. The bridge uses exactly its username.
+
+    >>> client_ids(Account(AccountKind.NODE, "janti", "kiosk-1"))[:2]
+    ('brexit-janti-kiosk-1', 'brexit-janti-kiosk-1-*')
+    """
+    own = (account.username, f"{account.username}-*")
+    if account.kind is AccountKind.NODE:
+        program = f"brexit-{account.site}-{account.node}"
+        return (program, f"{program}-*", *own)
+    if account.kind is AccountKind.NCC:
+        return ("brexit-ncc", "brexit-ncc-*", *own)
+    if account.kind is AccountKind.BRIDGE:
+        return (account.username,)
+    return own
+
+
+def render_client_ids(accounts: Iterable[Account], title: str) -> str:
+    """The ``clientids`` file read by the client-id plugin (``clientid_plugin.c``).
+
+    One ``PATTERN LOGIN`` per line; the longest matching pattern owns a client id, so
+    ``brexit-janti-kiosk-1-2`` is node ``kiosk-1-2``'s even though ``kiosk-1`` owns
+    ``brexit-janti-kiosk-1-*``. An id nobody owns is refused.
+    """
+    lines = [
+        f"# BREXIT client ids for {title}. Rendered by `brexit broker`; do not edit.",
+        "# PATTERN LOGIN: only LOGIN may connect with a client id matching PATTERN",
+        "# ('*' at the end: any suffix; the longest pattern decides; LOGIN '*': anyone).",
+        f"{AUTO_CLIENT_IDS} {ANY_LOGIN}",
+    ]
+    lines += [f"{cid} {a.username}" for a in accounts for cid in client_ids(a)]
+    return "\n".join(lines) + "\n"
 
 
 def acl_block(account: Account) -> str:
@@ -200,7 +345,7 @@ class SiteInventory:
         for i, doc in enumerate(docs):
             sites.add(check_site(doc.get("site"), f"config[{i}].site"))
             nodes.append(check_id(doc.get("node"), f"config[{i}].node"))
-            name = name or _site_name(doc)
+            name = name or _site_name(doc, f"config[{i}]")
         if len(sites) != 1:
             raise ProvisionError(f"site: node configs name {len(sites)} sites {sorted(sites)}")
         site = sites.pop()
@@ -213,15 +358,16 @@ class SiteInventory:
             raise ProvisionError("nodes: a site needs at least one node")
         if len(set(checked)) != len(checked):
             raise ProvisionError(f"nodes: duplicate node ids in {list(checked)}")
-        return cls(check_site(site), name or site, checked)
+        return cls(check_site(site), check_site_name(name or site), checked)
 
 
-def _site_name(doc: Mapping[str, Any]) -> str:
+def _site_name(doc: Mapping[str, Any], where: str) -> str:
     info = doc.get("site_info")
-    if isinstance(info, Mapping) and isinstance(info.get("name"), str):
-        return str(info["name"])
-    name = doc.get("site_name")
-    return name if isinstance(name, str) else ""
+    if isinstance(info, Mapping) and "name" in info:
+        return check_site_name(info["name"], f"{where}.site_info.name")
+    if "site_name" in doc:
+        return check_site_name(doc["site_name"], f"{where}.site_name")
+    return ""
 
 
 # --- configs -------------------------------------------------------------------------------
@@ -241,6 +387,26 @@ class BrokerTuning:
     autosave_interval: int = 60
     autosave_on_changes: bool = False
     try_private: bool = True
+    message_size_limit: int = MESSAGE_SIZE_LIMIT
+    clientid_plugin: Path = DEFAULT_PLUGIN
+
+    def __post_init__(self) -> None:
+        check_restart_timeout(self.restart_timeout)
+        check_count(self.max_queued_messages, "--max-queued")
+        check_count(self.autosave_interval, "--autosave-interval")
+        check_count(self.message_size_limit, "--message-size-limit", MESSAGE_SIZE_MIN)
+        if self.message_size_limit > MESSAGE_SIZE_MAX:
+            raise ProvisionError(f"--message-size-limit: above MQTT's {MESSAGE_SIZE_MAX}")
+        if not self.run_user or not self.run_user.isprintable() or " " in self.run_user:
+            raise ProvisionError(f"--run-user: {self.run_user!r} is not a user name")
+        plugin = str(self.clientid_plugin)
+        if not plugin.endswith(".so") or not plugin.isprintable() or " " in plugin:
+            raise ProvisionError(f"--plugin: {plugin!r} is not a shared library path (*.so)")
+
+    @property
+    def max_packet_size(self) -> int:
+        """Room for the topic and the MQTT header above the payload limit."""
+        return self.message_size_limit + PACKET_OVERHEAD
 
 
 @dataclass(frozen=True)
@@ -253,7 +419,7 @@ class Endpoint:
         host, sep, port = text.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ProvisionError(f"{field}: {text!r} is not HOST:PORT")
-        return cls(host, int(port))
+        return cls(check_host(host.removeprefix("[").removesuffix("]"), field), int(port))
 
 
 @dataclass(frozen=True)
@@ -271,6 +437,16 @@ class SiteBroker:
     tls_bind: str = "0.0.0.0"
     tuning: BrokerTuning = BrokerTuning()
 
+    def __post_init__(self) -> None:
+        check_path(self.install_dir, "--install-dir")
+        check_path(self.data_dir, "--data-dir")
+        check_port(self.lan_port, "--lan-port")
+        check_port(self.tls_port, "--tls-port")
+        check_bind(self.lan_bind, "--lan-bind")
+        check_bind(self.tls_bind, "--tls-bind")
+        if self.lan_port == self.tls_port:
+            raise ProvisionError(f"--tls-port: {self.tls_port} is also --lan-port")
+
 
 @dataclass(frozen=True)
 class CentralBroker:
@@ -282,6 +458,12 @@ class CentralBroker:
     tls_port: int = 8883
     tls_bind: str = "0.0.0.0"
     tuning: BrokerTuning = BrokerTuning()
+
+    def __post_init__(self) -> None:
+        check_path(self.install_dir, "--install-dir")
+        check_path(self.data_dir, "--data-dir")
+        check_port(self.tls_port, "--port")
+        check_bind(self.tls_bind, "--bind")
 
 
 def _template(name: str, template_dir: Path) -> Template:
@@ -296,6 +478,9 @@ def _common(install_dir: Path, data_dir: Path, tuning: BrokerTuning) -> dict[str
         "max_queued_messages": str(tuning.max_queued_messages),
         "autosave_interval": str(tuning.autosave_interval),
         "autosave_on_changes": _bool(tuning.autosave_on_changes),
+        "clientid_plugin": str(tuning.clientid_plugin),
+        "message_size_limit": str(tuning.message_size_limit),
+        "max_packet_size": str(tuning.max_packet_size),
     }
 
 

@@ -21,12 +21,13 @@ import random
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from types import TracebackType
 
@@ -37,6 +38,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from mqtt_config import cli as broker_cli
 from mqtt_config.bundle import BundleLayout, read_credentials
+from mqtt_config.plugin import build_plugin
 from mqtt_config.render import NatsNode, render_nats_conf
 
 HOST = "127.0.0.1"
@@ -144,6 +146,11 @@ class Mosquitto:
         """SIGKILL: a crash; only what was already saved survives."""
         self._end(signal.SIGKILL)
 
+    def reload(self) -> None:
+        """SIGHUP (``systemctl reload``): password file, ACL and certificates are read again."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGHUP)
+
     def restart(self) -> None:
         """Start again on the same port with the same persistence directory."""
         self.stop()
@@ -222,9 +229,16 @@ def _broker(*argv: str) -> None:
         raise RuntimeError(f"brexit broker {' '.join(argv)} exited {status}")
 
 
+@cache
+def clientid_plugin() -> Path:
+    """The client-id plugin, built once per test session (needs mosquitto-dev, see setup.sh)."""
+    return build_plugin(Path(tempfile.mkdtemp(prefix="brexit-plugin-")))
+
+
 def _tuning_args() -> list[str]:
     # Save the persistence file on every change: the tests SIGKILL brokers.
-    return ["--run-user", getpass.getuser(), "--autosave-interval", "1", "--autosave-on-changes"]
+    return ["--run-user", getpass.getuser(), "--autosave-interval", "1", "--autosave-on-changes",
+            "--plugin", str(clientid_plugin())]
 
 
 def provisioned_pair(
@@ -266,8 +280,8 @@ def provisioned_pair(
         central=Address(HOST, central_port, ca / "ca.crt"), ca_file=ca / "ca.crt",
         site_dir=root / site, central_dir=central_dir, logins=logins,
     )
-    for path in (root / f"{site}-data", root / "central-data"):
-        path.mkdir(parents=True, exist_ok=True)
+    for bundle in (root / site, central_dir):
+        _broker("install", "--bundle", str(bundle))  # in place: makes the persistence dir
     central.start()
     try:
         site_broker.start()
@@ -317,12 +331,19 @@ class MqttProbe:
         if address.ca is not None:
             self.client.tls_set(ca_certs=str(address.ca))
         self.client.on_connect = lambda _c, _u, _f, rc, _p: self._connack.put(rc)
-        self.client.on_disconnect = lambda _c, _u, _f, rc, _p: self._connack.put(
-            rc if rc.is_failure else ReasonCode(PacketTypes.CONNACK, "Unspecified error")
-        )
+        self.disconnects = 0  # times the connection ended, by us or by the broker
+        self.client.on_disconnect = self._on_disconnect
         self.client.on_subscribe = lambda _c, _u, mid, _rc, _p: self._acks.put(mid)
         self.client.on_message = lambda _c, _u, m: self.messages.put(
             Received(m.topic, bytes(m.payload), m.qos, bool(m.retain))
+        )
+
+    def _on_disconnect(
+        self, _c: object, _u: object, _f: object, rc: ReasonCode, _p: object
+    ) -> None:
+        self.disconnects += 1
+        self._connack.put(
+            rc if rc.is_failure else ReasonCode(PacketTypes.CONNACK, "Unspecified error")
         )
 
     def connect(self) -> ReasonCode:
@@ -388,9 +409,11 @@ class MqttProbe:
         return got
 
 
-def refused(address: Address, login: Login | None) -> bool:
+def refused(
+    address: Address, login: Login | None, *, client_id: str = "", clean_session: bool = True
+) -> bool:
     """True if the broker answers this login's CONNECT with a refusal."""
-    probe = MqttProbe(address, login)
+    probe = MqttProbe(address, login, client_id=client_id, clean_session=clean_session)
     try:
         return probe.connect().is_failure
     except (ConnectionError, OSError):

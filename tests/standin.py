@@ -106,12 +106,14 @@ class Standin:
 
 
 def debootstrap(rootfs: Path, log: Path) -> None:
+    """A minimal Debian arm64, then the image's packages with apt's own resolver
+    (debootstrap's --include does not resolve virtual packages such as cloud-init's
+    python3-cffi-backend-api-min) and the kernel after its small initrd configuration."""
     tmp = rootfs.with_name(rootfs.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     with log.open("ab") as out:
-        subprocess.run(["debootstrap", "--arch=arm64", "--variant=minbase",
-                        f"--include={','.join(packages())}", SUITE, str(tmp), MIRROR],
-                       stdout=out, stderr=subprocess.STDOUT, check=True)
+        subprocess.run(["debootstrap", "--arch=arm64", "--variant=minbase", SUITE, str(tmp),
+                        MIRROR], stdout=out, stderr=subprocess.STDOUT, check=True)
         conf = tmp / "etc/initramfs-tools"
         (conf / "conf.d").mkdir(parents=True, exist_ok=True)
         (conf / "conf.d/brexit-standin.conf").write_text("MODULES=list\nCOMPRESS=gzip\n")
@@ -119,8 +121,10 @@ def debootstrap(rootfs: Path, log: Path) -> None:
         hook.parent.mkdir(parents=True, exist_ok=True)
         hook.write_text(INITRD_HOOK.format(modules=" ".join(INITRD_MODULES)))
         hook.chmod(0o755)
+        (tmp / "etc/apt/sources.list").write_text(f"deb {MIRROR} {SUITE} main\n")
+        _in_chroot(tmp, out, "apt-get", "update", "-q")
         _in_chroot(tmp, out, "apt-get", "install", "-y", "-q", "--no-install-recommends",
-                   KERNEL)
+                   *packages(), KERNEL)
         _in_chroot(tmp, out, "apt-get", "clean")
     _configure_base(tmp)
     tmp.rename(rootfs)
@@ -145,7 +149,6 @@ def _configure_base(rootfs: Path) -> None:
     (rootfs / "boot/firmware").mkdir(parents=True, exist_ok=True)
     (rootfs / "etc/hostname").write_text("localhost\n")
     (rootfs / "etc/machine-id").write_text("")  # first boot, as a freshly flashed image
-    (rootfs / "etc/apt/sources.list").write_text(f"deb {MIRROR} {SUITE} main\n")
 
 
 def install_project(rootfs: Path, wheel: Path, log: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import io
 
 import pytest
 
@@ -28,6 +29,10 @@ def run(argv: list[str]) -> int:
         (["braille", "--back", "⠠⠁⠤⠼⠚⠚⠛"], "A-007"),
         (["braille", "--ascii", "--back", "#C;A"], "3a"),
         (["braille", "--ascii", "--back", ",poli ,umum"], "Poli Umum"),
+        (["braille", "--back", "⠠⠁⠤⠼⠚⠚⠛ ⠠⠏⠕⠇⠊"], "A-007 Poli"),
+        (["braille", "--back", "⠠⠁⠤⠼⠚⠚⠛\n⠠⠏⠕⠇⠊\n"], "A-007\nPoli"),
+        (["braille", "--ascii", "--back", ",A-#JJG\r\n,POLI\r\n"], "A-007\nPoli"),
+        (["braille", "Ibu & Anak 100%"], "⠠⠊⠃⠥⠀⠙⠁⠝⠀⠠⠁⠝⠁⠅⠀⠼⠁⠚⠚⠀⠏⠑⠗⠎⠑⠝"),
     ],
 )
 def test_translates(argv: list[str], output: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -45,6 +50,11 @@ def test_translates(argv: list[str], output: str, capsys: pytest.CaptureFixture[
         (["braille", "--ascii", "--back", "#K"], "number sign"),
         (["braille"], "either TEXT or --back"),
         (["braille", "A", "--back", "⠁"], "either TEXT or --back"),
+        (["braille", ""], "nothing to translate"),
+        (["braille", "--back", ""], "nothing to translate"),
+        (["braille", "--back", " \r\n"], "nothing to translate"),
+        (["braille", "--ascii", "--back", ",#"], "'#' at position 1"),
+        (["braille", "--back", "⠠⠁\t⠁"], "'\\t' at position 2"),
     ],
 )
 def test_bad_input_exits_2_with_a_message(
@@ -66,3 +76,19 @@ def test_through_the_brexit_entry_point(capsys: pytest.CaptureFixture[str]) -> N
     assert capsys.readouterr().out == ",A-#JJG\n"
     assert cli.main(["braille", "--back", "⠼⠁⠃⠲⠼⠉⠚"]) == 0
     assert capsys.readouterr().out == "12.30\n"
+
+
+def test_cells_from_stdin_as_a_brf_file(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b",A-#JJG\r\n,POLI\r\n\x0c")))
+    assert run(["braille", "--ascii", "--back", "-"]) == 0
+    assert capsys.readouterr().out == "A-007\nPoli\n"
+
+
+def test_empty_stdin_is_an_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"")))
+    assert run(["braille", "--back", "-"]) == 2
+    assert "nothing to translate" in capsys.readouterr().err

@@ -94,7 +94,10 @@ def test_every_sign_has_its_own_cell() -> None:
 
 @pytest.mark.parametrize(
     ("text", "char", "position"),
-    [("Rp 5€", "€", 4), ("é", "é", 0), ("a\nb", "\n", 1), ('say "hi"', '"', 4), ("a;b", ";", 1)],
+    [
+        ("Rp 5€", "€", 4), ("ß", "ß", 0), ("a\nb", "\n", 1), ('say "hi"', '"', 4),
+        ("a;b", ";", 1), ("Poli & Gigi 😀", "😀", 12), ("Café ø", "ø", 5),
+    ],
 )
 def test_unsupported_character_is_named_with_its_position(
     text: str, char: str, position: int
@@ -104,6 +107,58 @@ def test_unsupported_character_is_named_with_its_position(
     assert (err.value.char, err.value.position) == (char, position)
     assert isinstance(err.value, ValueError)
     assert repr(char) in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("Ibu & Anak", "Ibu dan Anak"),
+        ("Ibu&Anak", "Ibu dan Anak"),
+        ("KIA&KB", "KIA dan KB"),
+        ("Diskon 50%", "Diskon 50 persen"),
+        ("50%, lalu", "50 persen, lalu"),
+        ("Café Gizi", "Cafe Gizi"),
+        ("ÉLAN ü", "ELAN u"),
+        ("Jum\u2019at 08\u201312", "Jum'at 08-12"),
+        ("Poli Umum", "Poli Umum"),
+    ],
+)
+def test_what_can_be_written_is_written(text: str, written: str) -> None:
+    assert codec.writable(text) == written
+    assert encode(text) == encode(written)
+    assert codec.unwritable(text) is None
+
+
+@pytest.mark.parametrize(
+    ("pasted", "ascii", "text"),
+    [
+        ("⠠⠁⠤⠼⠚⠚⠛ ⠠⠏⠕⠇⠊", False, "A-007 Poli"),  # an ordinary space between cells
+        ("⠠⠁⠤⠼⠚⠚⠛\n⠠⠏⠕⠇⠊\n", False, "A-007\nPoli"),
+        (",A-#JJG\r\n,POLI ,UMUM\r\n\f", True, "A-007\nPoli Umum"),  # a BRF file
+        (",a-#jjg\r,poli", True, "A-007\nPoli"),
+        ("\n\n", False, ""),
+    ],
+)
+def test_back_translate_reads_pasted_cells(pasted: str, ascii: bool, text: str) -> None:
+    assert codec.back_translate(pasted, ascii=ascii) == text
+
+
+@pytest.mark.parametrize(
+    ("pasted", "ascii", "char", "position"),
+    [
+        (",#", True, "#", 1),  # the character as typed, not its Unicode cell
+        (",A\r\n,a#k", True, "#", 6),
+        ("⠠⠁x", False, "x", 2),
+        ("⠁\t⠁", False, "\t", 1),
+        ("A-007", False, "A", 0),
+    ],
+)
+def test_back_translate_errors_show_the_character_as_typed(
+    pasted: str, ascii: bool, char: str, position: int
+) -> None:
+    with pytest.raises(BrailleError) as err:
+        codec.back_translate(pasted, ascii=ascii)
+    assert (err.value.char, err.value.position) == (char, position)
 
 
 @pytest.mark.parametrize(

@@ -81,7 +81,7 @@ def test_wrap_keeps_every_word_whole_and_within_width(ws: list[str], width: int)
         (
             ticket("A-007", "Poli Umum", 3),
             40,
-            ["Nomor antrean A-007", "Poli Umum", "3 antrean sebelum Anda, 08.05"],
+            ["Nomor antrean A-007", "Poli Umum", "3 orang sebelum Anda, 29/11 08.05"],
         ),
         (
             ticket("C-012", "Kesehatan Ibu dan Anak", 0),
@@ -153,3 +153,14 @@ def test_ticket_lines_fit_and_lead_with_the_whole_number(
 def test_a_number_wider_than_the_line_is_an_error() -> None:
     with pytest.raises(ValueError, match="A-007"):
         ticket_lines(ticket("A-007", "Poli Umum", 3), 6)
+
+
+def test_braille_speech_and_ink_say_orang_alike() -> None:
+    from edge.devices.printer_layout import ahead_text
+    from edge.speech.phrases import ticket_sentence
+
+    view = ticket("A-007", "Poli Umum", 3)
+    braille = ticket_lines(view, 48)[-1]
+    assert braille.startswith("3 orang sebelum Anda")
+    assert "tiga orang sebelum Anda" in ticket_sentence(view)
+    assert ahead_text(3) == "3 orang sebelum Anda"  # the ink ticket's line

@@ -72,7 +72,7 @@ def test_events_published_while_central_is_dead_arrive_after_restart(
     """
     p = broker_pair
     topic = "brexit/v1/janti/kiosk-1/event"
-    with MqttProbe(p.central, p.ncc, client_id="ncc-consumer", clean_session=False) as ncc, \
+    with MqttProbe(p.central, p.ncc, client_id="brexit-ncc-consumer", clean_session=False) as ncc, \
             MqttProbe(p.site_lan, p.node()) as kiosk:
         ncc.subscribe("brexit/v1/+/+/event")
         kiosk.publish(topic, _event(1))
@@ -83,7 +83,7 @@ def test_events_published_while_central_is_dead_arrive_after_restart(
             kiosk.publish(topic, _event(seq))  # PUBACKed by the site broker
         p.central_broker.start()
         kiosk.publish(topic, _event(52))
-    with MqttProbe(p.central, p.ncc, client_id="ncc-consumer", clean_session=False) as again:
+    with MqttProbe(p.central, p.ncc, client_id="brexit-ncc-consumer", clean_session=False) as again:
         got = again.collect(lambda r: set(range(2, 53)) <= set(_seqs(r)))
     assert sorted(set(_seqs(got))) == list(range(2, 53))
 
@@ -92,7 +92,7 @@ def test_site_broker_restart_keeps_the_queue_for_a_dead_central(broker_pair: Bro
     """Central dead, then the site broker itself restarts: its queue is on disk."""
     p = broker_pair
     topic = "brexit/v1/janti/kiosk-1/event"
-    consumer = MqttProbe(p.central, p.ncc, client_id="ncc-consumer", clean_session=False)
+    consumer = MqttProbe(p.central, p.ncc, client_id="brexit-ncc-consumer", clean_session=False)
     with consumer:
         consumer.subscribe("brexit/v1/+/+/event")
     p.central_broker.kill()
@@ -102,6 +102,6 @@ def test_site_broker_restart_keeps_the_queue_for_a_dead_central(broker_pair: Bro
     p.site_broker.restart()
     p.central_broker.start()
     p.wait_bridge_up()
-    with MqttProbe(p.central, p.ncc, client_id="ncc-consumer", clean_session=False) as again:
+    with MqttProbe(p.central, p.ncc, client_id="brexit-ncc-consumer", clean_session=False) as again:
         got = again.collect(lambda r: set(range(1, 21)) <= set(_seqs(r)))
     assert sorted(set(_seqs(got))) == list(range(1, 21))

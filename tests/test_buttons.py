@@ -119,7 +119,7 @@ def test_two_deliberate_presses_are_two_events(
 def test_nervous_double_tap_is_one_event(
     factory: MockFactory, sink: queue.Queue[ButtonEvent]
 ) -> None:
-    with ButtonPanel(PINS, sink=sink, pin_factory=factory, debounce_s=0.01, min_interval_s=1.0):
+    with ButtonPanel(PINS, sink=sink, pin_factory=factory, debounce_s=0.01, min_interval_s=0.4):
         pin = factory.pin(17)
         pin.drive_low()
         assert next_event(sink) == ("service-1", P)
@@ -127,7 +127,7 @@ def test_nervous_double_tap_is_one_event(
         assert next_event(sink) == ("service-1", R)
         pin.drive_low()  # the second tap, at once: swallowed
         pin.drive_high()
-        time.sleep(1.0)
+        time.sleep(0.45)
         third = time.monotonic()
         pin.drive_low()  # a press after min_interval_s counts again
         event = sink.get(timeout=WAIT)

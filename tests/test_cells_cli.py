@@ -62,3 +62,54 @@ def test_show_without_a_device_fails(capsys: pytest.CaptureFixture[str]) -> None
     args = brexit("cells", "--port", "/nonexistent", "--timeout", "0.2", "show", "A")
     assert args.func(args) == 2
     assert "no controller" in capsys.readouterr().err
+
+
+def test_an_8_cell_controller_without_cells_given(
+    emulator: tuple[subprocess.Popen[str], str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, path = emulator  # runs with 8 cells; the firmware's default is 12
+    args = brexit("cells", "--port", path, "status")
+    assert args.func(args) == 0
+    assert "cells: 8" in capsys.readouterr().out
+    args = brexit("cells", "status", "--port", path, "--cells", "8")  # options after the verb
+    assert args.func(args) == 0
+
+
+def test_text_longer_than_the_cells_is_shown_in_pages_and_says_so(
+    emulator: tuple[subprocess.Popen[str], str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    proc, path = emulator
+    assert proc.stdout is not None
+    proc.stdout.readline()  # boot
+    args = brexit("cells", "--port", path, "show", "Sedang dilayani A-012")
+    assert args.func(args) == 0
+    assert decode(from_unicode(proc.stdout.readline().rstrip("\n"))).rstrip() == "Sedang"
+    err = capsys.readouterr().err
+    assert err == ("brexit cells: 'Sedang dilayani A-012' is longer than the 8 cells: "
+                   "showing page 1 of 3 (--page N shows another)\n")
+    args = brexit("cells", "--port", path, "show", "Sedang dilayani A-012", "--page", "3")
+    assert args.func(args) == 0
+    assert decode(from_unicode(proc.stdout.readline().rstrip("\n"))).rstrip() == "A-012"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["show", "😀"], "brexit cells: cannot show '😀': no Indonesian Braille"),
+        (["--cells", "12", "status"], "brexit cells: no controller at PATH: the controller has "
+                                      "8 cells (firmware 1.0.0, protocol 1); this node is set "
+                                      "up for 12"),
+        (["show", "A-001", "--page", "2"], "brexit cells: --page 2: 'A-001' has 1 page(s)"),
+    ],
+)
+def test_bad_input_is_one_line(
+    emulator: tuple[subprocess.Popen[str], str], argv: list[str], message: str
+) -> None:
+    _, path = emulator
+    done = subprocess.run(
+        [sys.executable, "-m", "edge.cli", "cells", "--port", path, "--timeout", "2", *argv],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith(message.replace("PATH", path))

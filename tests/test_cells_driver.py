@@ -46,10 +46,13 @@ def test_text_in_dots_out(emu: EmulatedCells, driver: CellsDriver, text: str) ->
     assert driver.state() == DeviceState.OK
 
 
-def test_long_text_is_cut_to_the_cells(emu: EmulatedCells, driver: CellsDriver) -> None:
+def test_long_text_is_shown_in_pages_not_cut(emu: EmulatedCells, driver: CellsDriver) -> None:
     shown = driver.show("Nomor antrean")
-    assert shown == tuple(encode("Nomor antrean"))[:8]
-    assert emu.dots() == shown
+    assert shown == tuple(encode("Nomor"))
+    assert emu.dots()[: len(shown)] == shown
+    assert driver.show("Nomor antrean", page=2) == tuple(encode("antrean"))
+    with pytest.raises(ValueError, match=r"page must be 1\.\.2"):
+        driver.show("Nomor antrean", page=3)
 
 
 def test_clear_lowers_the_dots_and_hv(emu: EmulatedCells, driver: CellsDriver) -> None:

@@ -256,3 +256,20 @@ def test_status_reports_uptime_and_version(pico: Pico) -> None:
     assert (status.firmware, status.cells, status.ready) == (cellfw.VERSION, 4, True)
     assert status.reset_cause == link.ResetCause.POWER_ON
     assert status.uptime_s == pico.fw.device.uptime_s()
+
+
+def test_a_burst_of_200_show_frames_keeps_the_watchdog_fed() -> None:
+    # Each SHOW waits for the previous refresh to settle; 200 of them in one read take
+    # 200 * settle_ms, many times the watchdog's timeout, yet the firmware is not hung.
+    pico = Pico(cells=4, settle_ms=5, wdt_ms=50)
+    pico.hello()
+    frames = [(seq % 255 + 1, bytes((seq % 63 + 1, 0, 0, 0))) for seq in range(1, 201)]
+    pico.wire.inbox += b"".join(
+        link.encode_frame(link.Frame(seq, link.MsgType.SHOW, masks)) for seq, masks in frames
+    )
+    pico.fw.step()
+    pico.fw.step()
+    acks = [f for f in pico.wire.replies[1:] if f.kind == link.MsgType.ACK]
+    assert len(acks) == 200
+    assert pico.board.resets == []
+    assert pico.chain.dots() == tuple(frames[-1][1])

@@ -16,6 +16,8 @@ from nodeproc import NodeProcess, embossed_numbers
 from edge.cli import main
 from edge.speech.audio import read_wav, rms
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def test_simulated_node_from_stdin(tmp_path: Path) -> None:
     node = NodeProcess(tmp_path)
@@ -31,6 +33,10 @@ def test_simulated_node_from_stdin(tmp_path: Path) -> None:
     node.expect("cell-key key=0")
     node.send("message tunggu sebentar")
     assert cells_until(node, " tunggu sebentar")
+    node.send("message loket dua tutup pukul dua belas siang")  # more than the 20 cells
+    assert node.expect("message in") == (
+        "message in 3 pages of 20 cells: the last routing key shows the next"
+    )
     assert node.quit() == 0
     assert embossed_numbers(tmp_path) == ["A-001", "B-001", "C-001"]
     printed = sorted(p.name for p in (tmp_path / "printed").glob("*.txt"))
@@ -67,6 +73,33 @@ def test_bad_control_lines_get_an_error_and_the_node_goes_on(tmp_path: Path) -> 
     node.send("press A")
     node.expect("issued number=A-001")
     assert node.quit() == 0
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("hold A inf", "error hold: SECONDS must be more than 0 and at most 600, not inf"),
+        ("hold A -5", "error hold: SECONDS must be more than 0 and at most 600, not -5"),
+        ("hold A nan", "error hold: SECONDS must be more than 0 and at most 600, not nan"),
+        ("hold A lama", "error hold: SECONDS must be a number, not 'lama'"),
+        ("key 999", "error no routing key 999: the keys are 0.."),
+        ("key -1", "error no routing key -1: the keys are 0.."),
+        ("key satu", "error key: N must be a whole number, not 'satu'"),
+        ("message 😀", "error the cells cannot show this message: no Indonesian Braille"),
+    ],
+)
+def test_bad_values_in_control_lines_leave_no_button_held(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    node = NodeProcess(tmp_path)
+    node.send(line)
+    assert node.expect("error").startswith(message)
+    node.send("health")
+    assert json.loads(node.expect("{"))["buttons"] == {"state": "ok", "stuck": []}
+    node.send("press A")  # the button is up: this is a press, and the first ticket
+    node.expect("issued number=A-001")
+    assert node.quit() == 0
+    assert "Traceback" not in node.proc.stderr.read()  # type: ignore[union-attr]
 
 
 def _check_database(db: Path) -> tuple[int, int]:
@@ -176,3 +209,17 @@ def test_without_gpio_a_real_node_says_so_and_stops(
     status = main(["node", "--config", str(config), "--data", str(tmp_path / "data")])
     assert status == 1
     assert "cannot reach the GPIO pins" in capsys.readouterr().err
+
+
+def test_a_kiosk_node_needs_only_the_kiosk_board_of_its_pin_map(tmp_path: Path) -> None:
+    pinmap = (ROOT / "hardware" / "pinmap.toml").read_text(encoding="utf-8")
+    (tmp_path / "pins.toml").write_text(pinmap[: pinmap.index("[boards.counter]")])
+    config = tmp_path / "node.toml"
+    config.write_text('site = "janti"\nnode = "k1"\nsite_name = "Janti"\nroles = ["kiosk"]\n'
+                      'pinmap = "pins.toml"\n[[services]]\ncode = "A"\nname = "Poli Umum"\n')
+    node = NodeProcess(tmp_path / "data", config=config)
+    node.send("press A")
+    node.expect("issued number=A-001")
+    node.send("press next-1")
+    assert node.expect("error") == "error no button 'next-1'"
+    assert node.quit() == 0

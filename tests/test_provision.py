@@ -108,7 +108,8 @@ def test_image_gets_the_seed_and_the_golden_image_is_untouched(
     assert not fat.exists("brexit/credentials.toml")
     assert not fat.exists("brexit/mosquitto/credentials.toml")
     # kios-1 runs the site broker: its bundle comes along, byte for byte.
-    for name in ("mosquitto.conf", "passwd", "acl", "ca.crt", "server.crt", "server.key"):
+    for name in ("mosquitto.conf", "passwd", "acl", "clientids", "ca.crt", "server.crt",
+                 "server.key"):
         assert fat.read(f"brexit/mosquitto/{name}") == (bundle / name).read_bytes(), name
 
     # node.toml is what the node loads at boot.

@@ -54,11 +54,20 @@ def test_text_prints_the_sentence(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["call", "A-12x", "--counter", "2"], "bukan nomor antrean: 'A-12x'"),
-        (["call", "12", "--counter", "2"], "bukan nomor antrean: '12'"),
-        (["ticket", "AB-1", "--service", "Umum"], "bukan nomor antrean: 'AB-1'"),
-        (["call", "A1", "--counter", "0"], "minimal 1"),
-        (["ticket", "A1", "--service", "Umum", "--ahead", "-1"], "minimal 0"),
+        (["call", "A-12x", "--counter", "2"], "not a queue number: 'A-12x'"),
+        (["call", "12", "--counter", "2"], "not a queue number: '12'"),
+        (["ticket", "AB-1", "--service", "Umum"], "not a queue number: 'AB-1'"),
+        (["call", "A1", "--counter", "0"], "must be 1..99, not 0"),
+        (["call", "A1", "--counter", "99999999999999"], "must be 1..99, not 99999999999999"),
+        (["call", "A1", "--counter", "dua"], "not a whole number: 'dua'"),
+        (["ticket", "A1", "--service", "Umum", "--ahead", "-1"], "must be 0..9999, not -1"),
+        (["ticket", "A1", "--service", "Umum", "--ahead", "10" * 10], "must be 0..9999"),
+        (["ticket", "A1", "--service", ""], "--service: must not be empty"),
+        (["ticket", "A1", "--service", "   "], "--service: must not be empty"),
+        (["ticket", "A1", "--service", "Umum\x1b[2J"], "unprintable character '\\x1b'"),
+        (["call", "A1", "--counter", "1", "--service", ""], "--service: must not be empty"),
+        (["call", "A1", "--counter", "1", "--rate", "5000"], "--rate: must be 80..450"),
+        (["call", "A1", "--counter", "1", "--rate", "0"], "--rate: must be 80..450, not 0"),
         (["call", "A1"], "--counter"),
     ],
 )
@@ -79,7 +88,31 @@ def test_the_brexit_command_knows_announce() -> None:
         text=True,
     )
     assert done.returncode == 2
-    assert "bukan nomor antrean" in done.stderr
+    assert "not a queue number" in done.stderr
+
+
+@pytest.mark.parametrize("where", ["missing/x.wav", "."])
+def test_wav_to_a_missing_directory_or_a_directory_is_one_line(
+    where: str, tmp_path: Path
+) -> None:
+    target = str(tmp_path / where)
+    done = subprocess.run(
+        [sys.executable, "-m", "edge.cli", "announce", "ticket", "A1", "--service", "Umum",
+         "--wav", target],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "--wav" in done.stderr and str(tmp_path) in done.stderr
+
+
+def test_wav_that_cannot_be_written_is_exit_1_before_rendering(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status = announce("call", "A1", "--counter", "1", "--wav", "/proc/brexit-x.wav")
+    assert status == 1
+    assert capsys.readouterr().err.startswith("brexit announce: cannot write /proc/brexit-x.wav")
 
 
 def test_wav_writes_a_call_with_the_chime_first(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -17,6 +18,7 @@ from edge.speech.phrases import (
     parse_number,
     recall_sentence,
     spell_number,
+    spoken_service,
     stuck_button_sentence,
     ticket_sentence,
 )
@@ -139,12 +141,37 @@ def _ticket(number: str, service: str, ahead: int) -> TicketView:
         ),
         (
             "K-110", "KIA", 21,
-            "Nomor antrean Anda Ka seratus sepuluh, KIA. Ada dua puluh satu orang sebelum Anda.",
+            "Nomor antrean Anda Ka seratus sepuluh, ka i a. Ada dua puluh satu orang sebelum "
+            "Anda.",
+        ),
+        (
+            "U-001", "Poli UGD", 1,
+            "Nomor antrean Anda U satu, Poli u ge de. Ada satu orang sebelum Anda.",
         ),
     ],
 )  # fmt: skip
 def test_ticket_sentence(number: str, service: str, ahead: int, sentence: str) -> None:
     assert ticket_sentence(_ticket(number, service, ahead)) == sentence
+
+
+def test_a_spoken_name_from_the_config_is_said_instead() -> None:
+    view = replace(_ticket("C-001", "KIA", 0), service_spoken="Kesehatan Ibu dan Anak")
+    assert ticket_sentence(view).startswith("Nomor antrean Anda Ce satu, Kesehatan Ibu dan Anak.")
+
+
+@pytest.mark.parametrize(
+    ("name", "spoken"),
+    [("KIA", "ka i a"), ("UGD", "u ge de"), ("Poli KIA-KB", "Poli ka i a-ka be"),
+     ("Poli Umum", "Poli Umum"), ("A", "A"), ("Lansia", "Lansia")],
+)  # fmt: skip
+def test_acronyms_are_spelled(name: str, spoken: str) -> None:
+    assert spoken_service(name) == spoken
+
+
+def test_a_call_with_an_acronym_service() -> None:
+    assert call_sentence("C-003", 2, "KIA") == (
+        "Nomor antrean Ce tiga, ka i a, silakan menuju loket dua."
+    )
 
 
 def test_ticket_sentence_rejects_negative_ahead() -> None:

@@ -41,7 +41,7 @@ def fake_root(tmp_path: Path, units: dict[str, str]) -> Path:
     /bin/sh, /bin/cp) and systemd's own units, for `verify --root`."""
     root = tmp_path / "root"
     for command in ("opt/brexit/.venv/bin/brexit", "bin/sh", "bin/cp", "bin/kill",
-                    "usr/sbin/mosquitto", "usr/local/sbin/brexit-site-broker-install"):
+                    "usr/sbin/mosquitto"):
         path = root / command
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("#!/bin/sh\n")
@@ -98,8 +98,8 @@ def test_site_broker_runs_only_where_the_seed_has_a_bundle() -> None:
     assert u["Unit"]["ConditionPathExists"] == "/boot/firmware/brexit/mosquitto/mosquitto.conf"
     assert "brexit-node.service" in u["Unit"]["Before"]
     assert u["Service"]["ExecStart"].endswith("mosquitto -c /etc/brexit/mosquitto/mosquitto.conf")
-    install = (DEPLOY / "systemd" / "brexit-site-broker-install").read_text()
-    assert "credentials.toml" not in install
+    assert "brexit broker install --bundle /boot/firmware/brexit/mosquitto" in \
+        u["Service"]["ExecStartPre"]
 
 
 def test_sysusers_gives_brexit_its_device_groups() -> None:
@@ -121,7 +121,6 @@ def test_install_rootfs_copies_what_the_image_needs(tmp_path: Path) -> None:
     for path in ("usr/lib/systemd/system/brexit-node.service",
                  "usr/lib/systemd/system/brexit-selftest.service",
                  "usr/lib/systemd/system/brexit-site-broker.service",
-                 "usr/local/sbin/brexit-site-broker-install",
                  "usr/lib/sysusers.d/brexit.conf", "etc/cloud/cloud.cfg.d/90-brexit.cfg",
                  "usr/local/sbin/brexit-update", "tmp/brexit-install/" + wheel.name,
                  "opt/brexit/share/README.md"):

@@ -14,6 +14,10 @@ release=/opt/brexit/releases/$version
 ln -sfn "$release" /opt/brexit/.venv.new && mv -T /opt/brexit/.venv.new /opt/brexit/.venv
 /opt/brexit/.venv/bin/brexit --version
 
+# The site broker's client-id plugin is C, built for this architecture (docs/brokers.md);
+# the compiler and headers come with the image's package list.
+/opt/brexit/.venv/bin/brexit broker plugin --out /usr/local/lib/brexit
+
 # The boot partition: owned by root, readable and writable by the brexit group only
 # (the node's password is there; the self-test writes its report there).
 fstab_options=defaults,uid=0,gid=brexit,fmask=0117,dmask=0007

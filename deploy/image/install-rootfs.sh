@@ -26,8 +26,6 @@ install -d "$rootfs/tmp/brexit-install"
 install -m 0644 "$wheel" "$rootfs/tmp/brexit-install/"
 install -m 0644 "$deploy/systemd/brexit-node.service" "$deploy/systemd/brexit-selftest.service" \
   "$deploy/systemd/brexit-site-broker.service" "$rootfs/usr/lib/systemd/system/"
-install -D -m 0755 "$deploy/systemd/brexit-site-broker-install" \
-  "$rootfs/usr/local/sbin/brexit-site-broker-install"
 install -D -m 0644 "$deploy/sysusers.d/brexit.conf" "$rootfs/usr/lib/sysusers.d/brexit.conf"
 install -D -m 0644 "$here/rootfs/etc/cloud/cloud.cfg.d/90-brexit.cfg" \
   "$rootfs/etc/cloud/cloud.cfg.d/90-brexit.cfg"

@@ -8,6 +8,10 @@ $ brexit braille --back "⠠⠁⠤⠼⠚⠚⠛"
 A-007
 $ brexit braille --ascii --back ",A-#JJG"
 A-007
+$ brexit braille --ascii --back - < ticket.brf
+
+Cells may be pasted with ordinary spaces (a blank cell) and line breaks (LF or a BRF
+file's CR/LF); each line is translated on its own. ``-`` (TEXT or CELLS) reads stdin.
 """
 
 from __future__ import annotations
@@ -26,14 +30,14 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("text", nargs="?", help="text to translate into Braille")
+    parser.add_argument("text", nargs="?", help="text to translate into Braille (- for stdin)")
     parser.add_argument(
         "--ascii", action="store_true", help="use North American Braille ASCII (BRF)"
     )
     parser.add_argument(
         "--back",
         metavar="CELLS",
-        help="back-translate CELLS (Unicode Braille, or Braille ASCII with --ascii)",
+        help="back-translate CELLS (Unicode Braille, or Braille ASCII with --ascii; - for stdin)",
     )
     parser.set_defaults(func=run)
 
@@ -41,17 +45,31 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     if (args.text is None) == (args.back is None):
         return _fail("give either TEXT or --back CELLS")
+    given = args.back if args.back is not None else args.text
     try:
-        print(_translate(args))
+        given = _read_stdin() if given == "-" else given
+    except (OSError, UnicodeDecodeError) as err:
+        return _fail(f"cannot read stdin: {err}")
+    if not given.strip():
+        return _fail("nothing to translate (the input is empty)")
+    try:
+        print(_translate(given, back=args.back is not None, ascii=args.ascii))
     except codec.BrailleError as err:
         return _fail(str(err))
     return 0
 
 
-def _translate(args: argparse.Namespace) -> str:
-    if args.back is not None:
-        return codec.ascii_to_text(args.back) if args.ascii else codec.unicode_to_text(args.back)
-    return codec.text_to_ascii(args.text) if args.ascii else codec.text_to_unicode(args.text)
+def _read_stdin() -> str:
+    data = sys.stdin.buffer.read()
+    return data.decode("utf-8")
+
+
+def _translate(given: str, *, back: bool, ascii: bool) -> str:
+    if back:
+        return codec.back_translate(given, ascii=ascii)
+    lines = [line.rstrip("\r") for line in given.strip("\r\n").split("\n")]
+    to_braille = codec.text_to_ascii if ascii else codec.text_to_unicode
+    return "\n".join(to_braille(line) for line in lines)
 
 
 def _fail(message: str) -> int:

@@ -16,7 +16,11 @@ Rules (see docs/braille.md):
 - punctuation: hyphen 36, slash 34, colon 25, comma 2, full stop 256, question mark 236,
   exclamation mark 235, apostrophe 3, parentheses 2356 (both; read back alternately as
   "(" then ")", so nested parentheses do not survive a round trip);
-- space is the empty cell. Any other character raises ``BrailleError`` (a ValueError).
+- space is the empty cell;
+- written as words or plain letters first (``writable``): ``%`` as "persen", ``&`` as
+  "dan", accented Latin letters without their accents (``é`` -> ``e``), typographic
+  apostrophes and dashes as ``'`` and ``-``. Any other character raises ``BrailleError``
+  (a ValueError) naming it and its position in the text as given.
 
 >>> text_to_unicode("A-007")
 '⠠⠁⠤⠼⠚⠚⠛'
@@ -29,6 +33,7 @@ Rules (see docs/braille.md):
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 
 Cells = tuple[int, ...]
@@ -98,8 +103,60 @@ class BrailleError(ValueError):
 
     def __init__(self, message: str, char: str, position: int) -> None:
         super().__init__(f"{message}: {char!r} at position {position}")
+        self.reason = message
         self.char = char
         self.position = position
+
+
+# --- text -> writable text ------------------------------------------------------------
+
+#: Characters written as a word (spaced from their neighbours) or as another character.
+WORDS: dict[str, str] = {"%": "persen", "&": "dan"}
+SAME_AS: dict[str, str] = {"\u2018": "'", "\u2019": "'", "\u2013": "-", "\u2014": "-"}
+_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") | set(
+    PUNCTUATION
+)
+
+
+def _plain_letter(char: str) -> str | None:
+    """``é`` -> ``e``: a Latin letter without its accents, or None."""
+    base = "".join(c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c))
+    return base if len(base) == 1 and base.isascii() and base.isalpha() else None
+
+
+def unwritable(text: str) -> tuple[str, int] | None:
+    """The first character Indonesian Braille cannot write, with its position, or None.
+
+    >>> unwritable("Ibu & Anak 100%"), unwritable("Poli Gigi 😀")
+    (None, ('😀', 10))
+    """
+    for i, char in enumerate(text):
+        known = char in _PLAIN or char in WORDS or char in SAME_AS
+        if not known and _plain_letter(char) is None:
+            return char, i
+    return None
+
+
+def writable(text: str) -> str:
+    """``text`` as Indonesian Braille writes it; raises BrailleError on what it cannot.
+
+    >>> writable("Ibu&Anak 50% Café")
+    'Ibu dan Anak 50 persen Cafe'
+    """
+    if all(c in _PLAIN for c in text):  # the usual case: nothing to do
+        return text
+    bad = unwritable(text)
+    if bad is not None:
+        raise BrailleError("no Indonesian Braille for character", *bad)
+    out: list[str] = []
+    for i, char in enumerate(text):
+        if char in WORDS:
+            before = " " if out and out[-1] != " " else ""
+            after = " " if i + 1 < len(text) and text[i + 1] not in " .,:;!?)" else ""
+            out.append(f"{before}{WORDS[char]}{after}")
+        else:
+            out.append(SAME_AS.get(char) or _plain_letter(char) or char)
+    return "".join(out)
 
 
 # --- text -> cells ---------------------------------------------------------------------
@@ -107,6 +164,7 @@ class BrailleError(ValueError):
 
 def encode(text: str) -> Cells:
     """Translate text into dot masks; raises BrailleError on a character with no Braille."""
+    text = writable(text)
     cells: list[int] = []
     after_digit = False
     for match in _TOKEN.finditer(text):
@@ -282,6 +340,43 @@ def unicode_to_text(s: str) -> str:
 
 def ascii_to_text(s: str) -> str:
     return decode(from_ascii(s))
+
+
+def back_translate(pasted: str, *, ascii: bool = False) -> str:
+    """Text of Braille as people paste it: Unicode Braille (or Braille ASCII with ``ascii``)
+    in lines (LF, a BRF file's CR/LF, form feeds), an ordinary space as the blank cell.
+
+    Each line is read on its own and the lines are kept; an error names the character as
+    it was typed and its position in ``pasted``.
+
+    >>> back_translate("⠠⠁⠤⠼⠚⠚⠛ ⠠⠏⠕⠇⠊\\r\\n⠼⠉\\r\\n")
+    'A-007 Poli\\n3'
+    >>> back_translate(",a-#jjg\\r\\n,poli", ascii=True)
+    'A-007\\nPoli'
+    """
+    out: list[str] = []
+    offset = 0
+    for raw in pasted.splitlines(keepends=True):
+        line = raw.rstrip("\r\n\f\v")
+        out.append(_back_line(line, offset, ascii))
+        offset += len(raw)
+    while out and not out[-1]:
+        out.pop()
+    return "\n".join(out)
+
+
+def _back_line(line: str, offset: int, ascii: bool) -> str:
+    spelled = from_ascii if ascii else from_unicode
+    masks: list[int] = []
+    for i, char in enumerate(line):
+        try:
+            masks.append(0 if char == " " else spelled(char)[0])
+        except BrailleError as err:
+            raise BrailleError(err.reason, char, offset + i) from None
+    try:
+        return decode(masks)
+    except BrailleError as err:
+        raise BrailleError(err.reason, line[err.position], offset + err.position) from None
 
 
 def cell_count(text: str) -> int:

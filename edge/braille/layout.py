@@ -95,7 +95,7 @@ def _info_lines(ticket: TicketView) -> list[str]:
         ahead = ["Tidak ada antrean sebelum Anda", "Anda berikutnya"]
     else:
         n = ticket.ahead
-        ahead = [f"{n} antrean sebelum Anda", f"{n} sebelum Anda", f"Di depan: {n}"]
+        ahead = [f"{n} orang sebelum Anda", f"{n} sebelum Anda", f"Di depan: {n}"]
     time = ticket.issued_at.strftime("%H.%M")
     date_time = ticket.issued_at.strftime("%d/%m %H.%M")
     with_time = [f"{a}, {t}" for a in ahead for t in (date_time, time)]

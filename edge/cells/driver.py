@@ -133,6 +133,9 @@ class _Session:
 class CellsDriver(Closing):
     """Refreshable Braille cells on the controller at ``url`` (a pyserial URL).
 
+    ``cells`` is how many cells the node uses (the controller must have at least as many);
+    None takes the controller's own count from its HELLO reply.
+
     Key presses go to ``keys`` (a ``queue.Queue[KeyPress]``) and, if given, to
     ``on_key(KeyPress)``, which runs on the port's thread and must not do I/O.
 
@@ -145,7 +148,7 @@ class CellsDriver(Closing):
         self,
         url: str,
         *,
-        cells: int,
+        cells: int | None,
         timeout_s: float = 0.5,
         retries: int = 3,
         reconnect_s: float = 1.0,
@@ -154,7 +157,8 @@ class CellsDriver(Closing):
         on_key: Callable[[KeyPress], None] | None = None,
     ) -> None:
         self.url = url
-        self.cells = cells
+        self.cells: int | None = cells
+        self._fixed_cells = cells is not None
         self.keys: queue.Queue[KeyPress] = keys if keys is not None else queue.Queue()
         self._on_key = on_key
         self._timeout_s = timeout_s
@@ -167,25 +171,35 @@ class CellsDriver(Closing):
         self._closing = threading.Event()
         self._shown: bytes | None = None
         self.hello: Hello | None = None
+        self.last_error = ""  # why the last connection attempt failed
         self._thread = threading.Thread(target=self._run, name="cells-port", daemon=True)
         self._thread.start()
 
     # --- public, called from any thread ------------------------------------------------
 
-    def show(self, text: str) -> tuple[int, ...]:
-        """Show ``text`` in Indonesian Braille, cut to the cells there are; return the masks."""
-        from edge.braille.codec import encode
+    def show(self, text: str, page: int = 1) -> tuple[int, ...]:
+        """Show page ``page`` (from 1) of ``text`` in Indonesian Braille (``edge.cells.pages``:
+        text longer than the cells is cut into pages at spaces); return its masks."""
+        from edge.cells.pages import pages
 
-        masks = tuple(encode(text))[: self.cells]
-        self.show_masks(masks)
-        return masks
+        cut = pages(text, self._width())
+        if not 1 <= page <= len(cut):
+            raise ValueError(f"page must be 1..{len(cut)}, not {page}")
+        self.show_masks(cut[page - 1])
+        return cut[page - 1]
 
     def show_masks(self, masks: Sequence[int]) -> None:
         """Raise exactly these dots (bit i = dot i+1); missing cells are blank."""
-        if len(masks) > self.cells or any(not 0 <= m <= 0xFF for m in masks):
-            raise ValueError(f"need at most {self.cells} masks of 0..255")
-        payload = bytes(masks) + bytes(self.cells - len(masks))
+        width = self._width()
+        if len(masks) > width or any(not 0 <= m <= 0xFF for m in masks):
+            raise ValueError(f"need at most {width} masks of 0..255")
+        payload = bytes(masks) + bytes(width - len(masks))
         self._call(MsgType.SHOW, payload)
+
+    def _width(self) -> int:
+        if self.cells is None:
+            raise DeviceError(f"cells not connected at {self.url}", DeviceState.OFFLINE)
+        return self.cells
 
     def clear(self) -> None:
         """Lower every dot (the firmware then switches HV off)."""
@@ -239,14 +253,17 @@ class CellsDriver(Closing):
     def _connect(self) -> _Session | None:
         try:
             port = serial.serial_for_url(self.url, baudrate=115200, timeout=_POLL_S)
-        except (serial.SerialException, OSError):
+        except (serial.SerialException, OSError) as exc:
             self._state = DeviceState.OFFLINE
+            self.last_error = f"cannot open: {exc}"
             return None
         session = _Session(port, self._key, self._timeout_s, self._retries)
         try:
             self._handshake(session)
         except (serial.SerialException, OSError, _NoReply, DeviceError) as exc:
-            log.warning("cells at %s: handshake failed: %s", self.url, exc)
+            if str(exc) != self.last_error:  # once per change, not every reconnect
+                log.warning("cells at %s: handshake failed: %s", self.url, exc)
+            self.last_error = str(exc)
             if not isinstance(exc, DeviceError):
                 self._state = DeviceState.OFFLINE
             port.close()
@@ -260,9 +277,14 @@ class CellsDriver(Closing):
             self._state = DeviceState.ERROR
             raise DeviceError(f"firmware refused protocol {PROTOCOL}: {reply}")
         hello = parse_hello(reply.payload)
-        if hello.protocol != PROTOCOL or hello.cells < self.cells:
+        if hello.protocol != PROTOCOL or (self._fixed_cells and hello.cells < (self.cells or 0)):
             self._state = DeviceState.ERROR
-            raise DeviceError(f"firmware {hello} does not fit {self.cells} cells")
+            raise DeviceError(
+                f"the controller has {hello.cells} cells (firmware {hello.firmware}, protocol "
+                f"{hello.protocol}); this node is set up for {self.cells}"
+            )
+        if not self._fixed_cells:
+            self.cells = hello.cells
         self.hello = session.hello = hello
         self._state = DeviceState.OK
         if self._shown is not None:  # a replugged or reset Pico shows nothing: restore

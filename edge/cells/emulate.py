@@ -135,6 +135,9 @@ class EmulatedCells(Closing):
 
     def press(self, key: int, timeout_s: float = 5.0) -> None:
         """Press routing key ``key`` (0-based) until the firmware has seen it, then release."""
+        keys = len(self.firmware.keys.down)
+        if not 0 <= key < keys:
+            raise ValueError(f"no routing key {key}: the keys are 0..{keys - 1}")
         pin = self.config["key_pins"][key]
         self.board.drive(pin, 0)
         try:

@@ -12,9 +12,13 @@ import ctypes
 import ctypes.util
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from mqtt_config import certs
 
 THERMAL_ROOT = Path("/sys/class/thermal")
 TIME_ERROR = 5  # adjtimex(2): the clock is not synchronised
@@ -139,3 +143,24 @@ def read_system(data_dir: Path) -> SystemMetrics:
         uptime_s=parse_uptime(_read("/proc/uptime")),
         clock_synced=clock_synced(),
     )
+
+
+def certificates(files: Mapping[str, Path], now: datetime | None = None) -> list[dict[str, Any]]:
+    """Health's ``certificates``: days left of each named PEM certificate file.
+
+    ``files`` maps a name to a path, e.g. ``{"ca": cfg.tls_ca, "client": cfg.tls_cert}``;
+    a state of ``warning`` (under 30 days), ``expired`` or ``error`` (unreadable, with the
+    reason) is a fault. For the site broker's certificate over TLS, use
+    ``mqtt_config.certs.status("broker", parse_not_after(sock.getpeercert()["notAfter"]))``.
+
+    >>> certificates({"ca": Path("/nonexistent/ca.crt")})[0]["state"]
+    'error'
+    """
+    out: list[dict[str, Any]] = []
+    for name, path in files.items():
+        try:
+            out.append(certs.file_status(name, path, now).to_dict())
+        except certs.CertError as e:
+            out.append({"name": name, "days_left": None, "not_after": None,
+                        "state": "error", "error": str(e)})
+    return out

@@ -21,13 +21,12 @@ from edge.provision import nodeconfig
 from edge.provision.bootpart import BootDirectory, FatImage, copy_image
 from edge.provision.cloudinit import NoCloud
 from edge.provision.seed import SEED_DIR, NodeIdentity, SeedFile, SeedFormat, build_seed
-from mqtt_config.bundle import BundleLayout
+from mqtt_config.bundle import INSTALLED, BundleLayout
 
 FORMATS: dict[str, SeedFormat] = {"cloud-init": NoCloud()}
-# What the site broker's node needs of the bundle (brexit-site-broker.service installs it
-# to /etc/brexit/mosquitto): never credentials.toml nor the nodes' passwords.
-BROKER_FILES = {"mosquitto.conf": True, "passwd": True, "acl": False, "ca.crt": False,
-                "server.crt": False, "server.key": True}
+# What the site broker's node needs of the bundle (`brexit broker install`, run by
+# brexit-site-broker.service, puts it in place): never credentials.toml nor nodes/.
+SECRET_BROKER_FILES = frozenset({"mosquitto.conf", "passwd", "server.key"})
 KEY_TYPES = ("ssh-", "ecdsa-sha2-", "sk-ssh-", "sk-ecdsa-")
 
 
@@ -130,13 +129,14 @@ def _bundle_secrets(bundle: Path, site: str, node: str) -> tuple[str, bytes]:
 
 def _broker_files(bundle: Path) -> tuple[SeedFile, ...]:
     files = []
-    for name, secret in BROKER_FILES.items():
+    for name in INSTALLED:
         try:
             data = (bundle / name).read_bytes()
         except OSError as e:
             raise ProvisionError(f"--bundle: {bundle} has no {name} for the site broker "
                                  f"({e.strerror})") from None
-        files.append(SeedFile(f"{SEED_DIR}/mosquitto/{name}", data, secret))
+        files.append(SeedFile(f"{SEED_DIR}/mosquitto/{name}", data,
+                              name in SECRET_BROKER_FILES))
     return tuple(files)
 
 

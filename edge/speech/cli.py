@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from edge.cli import int_in
 from edge.devices.state import DeviceError
 from edge.speech.audio import write_wav
 from edge.speech.backends import (
@@ -26,25 +27,37 @@ from edge.speech.backends import (
 from edge.speech.phrases import call_sentence, parse_number, recall_sentence, ticket_sentence
 from edge.ticket import TicketView
 
+MAX_COUNTER = 99  # more counters than any puskesmas has: a typing mistake
+MAX_AHEAD = 9999  # a day's serials are at most four digits
+ESPEAK_RATES = range(80, 451)  # words per minute espeak-ng accepts (espeakRATE_MINIMUM..MAXIMUM)
+
 
 def _number(text: str) -> str:
     try:
         return str(parse_number(text))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a queue number: {text!r} (examples: A-012, A12)"
+        ) from None
 
 
-def _int_at_least(low: int) -> Any:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"bukan bilangan bulat: {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"minimal {low}: {value}")
-        return value
+def _service(text: str) -> str:
+    name = " ".join(text.split())
+    if not name:
+        raise argparse.ArgumentTypeError("must not be empty")
+    bad = next((c for c in name if not c.isprintable()), None)
+    if bad is not None:
+        raise argparse.ArgumentTypeError(f"unprintable character {bad!r} in {text!r}")
+    return name
 
-    return parse
+
+def _wav(text: str) -> Path:
+    path = Path(text)
+    if not text or path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a directory, not a file name")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"no directory {str(path.parent)!r} to write into")
+    return path
 
 
 def register(subparsers: Any) -> None:
@@ -55,12 +68,15 @@ def register(subparsers: Any) -> None:
     kinds = parser.add_subparsers(dest="kind", required=True)
     ticket = kinds.add_parser("ticket", help="the sentence a patient hears at the kiosk")
     ticket.add_argument("number", metavar="NUMBER", type=_number, help="A-012 or A12")
-    ticket.add_argument("--service", required=True, help='service name, e.g. "Poli Umum"')
-    ticket.add_argument("--ahead", type=_int_at_least(0), default=0, help="tickets before it")
+    ticket.add_argument("--service", type=_service, required=True,
+                        help='service name, e.g. "Poli Umum"')
+    ticket.add_argument("--ahead", type=int_in(0, MAX_AHEAD), default=0,
+                        help="tickets before it")
     call = kinds.add_parser("call", help="a call to a counter (chime first)")
     call.add_argument("number", metavar="NUMBER", type=_number, help="A-012 or A12")
-    call.add_argument("--counter", type=_int_at_least(1), required=True, help="counter number")
-    call.add_argument("--service", default=None, help="service name to include")
+    call.add_argument("--counter", type=int_in(1, MAX_COUNTER), required=True,
+                      help="counter number")
+    call.add_argument("--service", type=_service, default=None, help="service name to include")
     call.add_argument("--recall", action="store_true", help="a repeated call")
     for sub in (ticket, call):
         _add_output_options(sub)
@@ -70,9 +86,10 @@ def register(subparsers: Any) -> None:
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
     out = parser.add_mutually_exclusive_group()
     out.add_argument("--text", action="store_true", help="print the sentence, do not speak")
-    out.add_argument("--wav", type=Path, metavar="FILE", help="write the audio to FILE")
+    out.add_argument("--wav", type=_wav, metavar="FILE", help="write the audio to FILE")
     parser.add_argument("--voice", default="id", help="espeak-ng voice (default: id)")
-    parser.add_argument("--rate", type=int, default=DEFAULT_RATE_WPM, help="words per minute")
+    parser.add_argument("--rate", type=int_in(ESPEAK_RATES.start, ESPEAK_RATES.stop - 1),
+                        default=DEFAULT_RATE_WPM, help="words per minute, 80..450")
     parser.add_argument("--device", default=None, help="ALSA device for aplay -D")
 
 
@@ -100,10 +117,15 @@ def run(args: argparse.Namespace) -> int:
     except DeviceError as exc:
         print(f"brexit announce: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:
+        print(f"brexit announce: cannot write {args.wav}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     return 0
 
 
 def _write(utterance: Utterance, path: Path, voice: str, rate: int) -> None:
+    with path.open("wb"):  # fail here, with the OS's reason, before rendering anything
+        pass
     synth = Pyttsx3Synth(voice, rate)
     synth.open()
     try:

@@ -21,6 +21,7 @@ LETTER_NAMES: dict[str, str] = {
 }  # fmt: skip
 
 _NUMBER_RE = re.compile(r"([A-Za-z])-?(\d{1,4})")
+_ACRONYM_RE = re.compile(r"\b[A-Z]{2,}\b")
 
 # What a patient is told when one ticket output fails; keys are the node's health keys.
 _FAULT_PHRASES: dict[str, str] = {
@@ -68,6 +69,16 @@ def letter_name(letter: str) -> str:
     return LETTER_NAMES[letter.upper()]
 
 
+def spoken_service(name: str) -> str:
+    """A service name as espeak-ng should say it: an all-capital word of two or more
+    letters is an acronym, spelled letter by letter (espeak-ng reads "KIA" as a word).
+
+    >>> spoken_service("KIA"), spoken_service("Poli UGD 2"), spoken_service("Poli Umum")
+    ('ka i a', 'Poli u ge de 2', 'Poli Umum')
+    """
+    return _ACRONYM_RE.sub(lambda m: " ".join(letter_name(c) for c in m.group()), name)
+
+
 def spell_number(number: str) -> str:
     """Say a number: "A-012" -> "A dua belas" (letter name capitalised, serial as words)."""
     parsed = parse_number(number)
@@ -90,7 +101,8 @@ def ticket_sentence(ticket: TicketView) -> str:
     >>> ticket_sentence(t)
     'Nomor antrean Anda A tujuh, Poli Umum. Ada tiga orang sebelum Anda.'
     """
-    head = f"Nomor antrean Anda {spell_number(ticket.number)}, {ticket.service_name}."
+    service = ticket.service_spoken or spoken_service(ticket.service_name)
+    head = f"Nomor antrean Anda {spell_number(ticket.number)}, {service}."
     return f"{head} {_ahead_sentence(ticket.ahead)}"
 
 
@@ -100,7 +112,7 @@ def call_sentence(number: str, counter: int, service_name: str | None = None) ->
     >>> call_sentence("A-012", 2)
     'Nomor antrean A dua belas, silakan menuju loket dua.'
     """
-    service = f" {service_name}," if service_name else ""
+    service = f" {spoken_service(service_name)}," if service_name else ""
     return (
         f"Nomor antrean {spell_number(number)},{service} "
         f"silakan menuju loket {number_words(counter)}."

@@ -14,8 +14,13 @@ HV_FAULTS = FAULT_HV_LOW | FAULT_HV_HIGH
 
 
 class Chain:
-    def __init__(self, machine, cfg):
+    """The chain and HV; ``feed`` (the watchdog's) is called during every wait, so a burst
+    of SHOW frames, each waiting ``settle_ms``, never looks like a hung main loop."""
+
+    def __init__(self, machine, cfg, feed=None):
         pin = machine.Pin
+        self._feed = feed or _nothing
+        self._slice_ms = max(1, cfg["wdt_ms"] // 4)  # waits feed the watchdog this often
         self.n = cfg["cells"]
         self._cfg = cfg
         self._din = pin(cfg["pin_din"], pin.OUT, value=1)
@@ -62,7 +67,7 @@ class Chain:
             return True
         self._hv.value(1)
         self.hv_on = True
-        clock.sleep_ms(self._cfg["hv_rise_ms"])
+        self._sleep(self._cfg["hv_rise_ms"])
         if self._hv_in_range():
             return True
         self._hv_off()
@@ -82,9 +87,15 @@ class Chain:
         self.hv_on = False
 
     def _wait_settle(self):
-        wait = clock.ticks_diff(self._ready_at, clock.ticks_ms())
-        if wait > 0:
-            clock.sleep_ms(wait)
+        self._sleep(clock.ticks_diff(self._ready_at, clock.ticks_ms()))
+
+    def _sleep(self, ms):
+        while ms > 0:
+            self._feed()
+            step = min(ms, self._slice_ms)
+            clock.sleep_ms(step)
+            ms -= step
+        self._feed()
 
     def _shift(self, masks):
         din = self._din
@@ -98,3 +109,7 @@ class Chain:
         pin.value(1)
         clock.sleep_us(1)
         pin.value(0)
+
+
+def _nothing():
+    pass

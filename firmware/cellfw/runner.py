@@ -1,4 +1,5 @@
-"""Boot and main loop, with the hardware watchdog fed once per pass.
+"""Boot and main loop, with the hardware watchdog fed once per pass (and by the chain
+while it waits for the cells to settle or HV to rise).
 
 ``machine`` is passed in (the real module on a Pico, a fake on CPython); ``port`` has
 ``read() -> bytes`` (non-blocking, may wait a few ms) and ``write(bytes)``.
@@ -13,7 +14,7 @@ class Firmware:
     def __init__(self, machine, cfg, port):
         self.wdt = machine.WDT(timeout=cfg["wdt_ms"])
         cause = machine.reset_cause()
-        self.chain = Chain(machine, cfg)
+        self.chain = Chain(machine, cfg, self.wdt.feed)
         self.chain.show(b"")  # all dots down, HV off
         self.keys = Keys(machine, cfg["key_pins"][: cfg["cells"]], cfg["debounce_ms"])
         wdt_reset = cause == machine.WDT_RESET
