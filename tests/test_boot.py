@@ -108,13 +108,10 @@ def brexit(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
 
 
 def bundle(work: Path) -> Path:
-    """The technician's steps before provisioning: CA, node configs, the site's broker."""
+    """The technician's steps before provisioning: the fleet CA, the site's broker bundle."""
     assert brexit("broker", "ca", "--out", str(work / "ca")).returncode == 0
-    cfg = work / "cfg"
-    assert brexit("fleet", "node-config", "--site", SITE, "--out", str(cfg)).returncode == 0
-    configs = [a for p in sorted(cfg.glob("*.toml")) for a in ("--config", str(p))]
-    done = brexit("broker", "site", *configs, "--ca", str(work / "ca"), "--central",
-                  "mqtt.ncc.malangkota.go.id:8883", "--host", f"{SITE}-{NODE}.local",
+    done = brexit("broker", "site", "--fleet", "deploy/fleet.toml", "--site", SITE,
+                  "--ca", str(work / "ca"), "--host", f"{SITE}-{NODE}.local",
                   "--out", str(work / "broker"))
     assert done.returncode == 0, done.stderr
     return work / "broker"

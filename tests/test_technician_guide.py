@@ -30,14 +30,16 @@ def commands(section: str) -> list[str]:
     for block in re.findall(r"```sh\n(.*?)```", section, flags=re.S):
         joined = re.sub(r"\\\n\s*", "", block)
         found += [ln.strip() for ln in joined.splitlines() if ln.strip()]
-    found += re.findall(r"`(\.venv/bin/brexit broker ca [^`]*)`", section)
-    order = ("fleet check", "broker ca", "node-config", "broker site", "provision")
+    found += re.findall(r"`(\.venv/bin/brexit (?:broker ca|fleet node-config) [^`]*)`",
+                        section)
+    order = ("fleet check", "broker ca", "broker site", "node-config", "provision")
     return sorted(found, key=lambda c: next(i for i, k in enumerate(order) if k in c))
 
 
 def test_the_guide_goes_from_inventory_to_a_provisioned_image(tmp_path: Path) -> None:
     steps = commands(guide())
-    assert [s.split()[1] for s in steps] == ["fleet", "broker", "fleet", "broker", "provision"]
+    assert [" ".join(s.split()[1:3]) for s in steps] == [
+        "fleet check", "broker ca", "broker site", "fleet node-config", "provision --fleet"]
     (tmp_path / ".venv" / "bin").mkdir(parents=True)
     os.symlink(shutil.which("brexit") or REPO / ".venv/bin/brexit",
                tmp_path / ".venv/bin/brexit")
