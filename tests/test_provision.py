@@ -141,6 +141,9 @@ def test_boot_dir_writes_secrets_0600_and_rewrites_in_place(
     boot = tmp_path / "bootfs"
     boot.mkdir()
     (boot / "config.txt").write_text("arm_64bit=1\n")
+    assert provision(bundle, ssh_key, "--boot-dir", str(boot), node="kios-1") == 0
+    assert (boot / "brexit" / "mosquitto" / "mosquitto.conf").is_file()
+    # The same card made a counter node: the broker's files must not stay behind.
     assert provision(bundle, ssh_key, "--boot-dir", str(boot), node="loket-1") == 0
     assert not (boot / "brexit" / "mosquitto").exists()  # not the broker's node
     assert stat.S_IMODE((boot / "brexit" / "node.toml").stat().st_mode) == 0o600

@@ -22,6 +22,7 @@ from edge.provision.seed import SeedFile
 SECTOR = 512
 FAT_TYPES = frozenset({0x01, 0x04, 0x06, 0x0B, 0x0C, 0x0E})
 GPT_PROTECTIVE = 0xEE
+SEED_OWNED_DIRS = ("brexit/mosquitto",)  # replaced whole by every seed
 
 
 class BootPartitionError(RuntimeError):
@@ -144,6 +145,7 @@ class BootDirectory:
         self.root = root
 
     def write(self, files: Sequence[SeedFile]) -> None:
+        self._drop_stale(files)
         for f in files:
             path = self.root / f.path
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -154,6 +156,19 @@ class BootDirectory:
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, path)
+
+
+    def _drop_stale(self, files: Sequence[SeedFile]) -> None:
+        """A card seeded before for another node may hold the broker's files: the new seed
+        owns ``brexit/mosquitto/`` whole."""
+        keep = {f.path for f in files}
+        for sub in SEED_OWNED_DIRS:
+            directory = self.root / sub
+            for old in sorted(directory.glob("*")):
+                if old.is_file() and f"{sub}/{old.name}" not in keep:
+                    old.unlink()
+            if directory.is_dir() and not any(directory.iterdir()):
+                directory.rmdir()
 
 
 def _env() -> dict[str, str]:
