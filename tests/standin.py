@@ -155,13 +155,22 @@ def install_project(rootfs: Path, wheel: Path, log: Path) -> None:
     """BREXIT into the root filesystem, exactly as the pi-gen stage installs it (pi-gen's
     on_chroot also mounts /proc)."""
     proc = rootfs / "proc"
+    host_only = ("PIP_", "SSL_CERT", "REQUESTS_CA", "CURL_CA")  # name host paths
+    env = {k: v for k, v in os.environ.items() if not k.startswith(host_only)}
+    host_ca = Path(os.environ.get("PIP_CERT") or os.environ.get("SSL_CERT_FILE") or "")
+    if host_ca.is_file():
+        # This machine reaches PyPI through a TLS proxy whose CA the Debian root does not
+        # know; pip inside the chroot gets the host's bundle for this run only.
+        shutil.copyfile(host_ca, rootfs / "tmp/brexit-host-ca.crt")
+        env["PIP_CERT"] = "/tmp/brexit-host-ca.crt"
     subprocess.run(["mount", "-t", "proc", "proc", str(proc)], check=True)
     try:
         with log.open("ab") as out:
             subprocess.run([str(IMAGE_DIR / "install-rootfs.sh"), str(rootfs), str(wheel)],
-                           stdout=out, stderr=subprocess.STDOUT, check=True)
+                           stdout=out, stderr=subprocess.STDOUT, env=env, check=True)
     finally:
         subprocess.run(["umount", str(proc)], check=False)
+        (rootfs / "tmp/brexit-host-ca.crt").unlink(missing_ok=True)
 
 
 def build(wheel: Path, work: Path, extra: dict[str, str] | None = None) -> Standin:
@@ -174,10 +183,10 @@ def build(wheel: Path, work: Path, extra: dict[str, str] | None = None) -> Stand
     base = cache / "rootfs"
     clock = _Clock(log)
     if not base.is_dir():
-        staging = cache / "staging"
-        shutil.rmtree(staging, ignore_errors=True)
-        debootstrap(staging, log)
-        clock.lap("debootstrap (cold)")
+        staging = cache / "staging"  # complete once debootstrap() has renamed it
+        if not staging.is_dir():
+            debootstrap(staging, log)
+            clock.lap("debootstrap (cold)")
         install_project(staging, wheel, log)  # the dependencies land in the cached layer
         clock.lap("dependencies (cold)")
         staging.rename(base)
