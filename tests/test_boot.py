@@ -37,15 +37,16 @@ DROPINS = {
     "etc/systemd/system/brexit-boot-test.service": """\
 [Unit]
 Description=BREXIT boot test: record what the booted node is, then power off
-After=brexit-node.service brexit-selftest.service cloud-final.service
+After=brexit-node.service brexit-selftest.service brexit-site-broker.service
+After=cloud-final.service
 [Service]
 Type=oneshot
 ExecStart=/usr/local/sbin/brexit-boot-test
 StandardOutput=journal+console
 [Install]
-WantedBy=multi-user.target
+WantedBy=cloud-init.target
 """,
-    "etc/systemd/system/multi-user.target.wants/brexit-boot-test.service": "@symlink:"
+    "etc/systemd/system/cloud-init.target.wants/brexit-boot-test.service": "@symlink:"
         "/etc/systemd/system/brexit-boot-test.service",
     "usr/local/sbin/brexit-boot-test": """\
 #!/bin/sh

@@ -77,7 +77,7 @@ def test_node_unit_is_notify_with_watchdog_and_restart() -> None:
     s = unit("brexit-node.service")["Service"]
     assert s["Type"] == "notify" and s["NotifyAccess"] == "main"
     assert int(s["WatchdogSec"]) > 0 and s["Restart"] == "on-failure"
-    assert s["User"] == "brexit" and s["StateDirectory"] == "brexit"
+    assert s["User"] == "brexit" and s["StateDirectory"] == "brexit/node"
     assert s["ProtectSystem"] == "strict" and s["NoNewPrivileges"] == "yes"
     assert s["ExecStart"].startswith("/opt/brexit/.venv/bin/brexit node --config "
                                       "/boot/firmware/brexit/node.toml")
@@ -87,7 +87,9 @@ def test_selftest_runs_once_per_seed_before_the_node() -> None:
     u = unit("brexit-selftest.service")
     assert u["Service"]["Type"] == "oneshot"
     assert "brexit-node.service" in u["Unit"]["Before"]
-    assert "cloud-init.target" in u["Unit"]["After"]
+    assert "cloud-config.service" in u["Unit"]["After"]
+    # cloud-init.target comes after multi-user.target: ordering after it is a cycle.
+    assert "cloud-init.target" not in u["Unit"]["After"]
     assert "selftest.seed" in u["Service"]["ExecCondition"]
     assert "--report /boot/firmware/brexit/selftest.txt" in u["Service"]["ExecStart"]
     assert u["Service"]["ReadWritePaths"] == "/boot/firmware/brexit"
