@@ -68,10 +68,12 @@ show() { systemctl show -p "$2" --value "$1"; }
   echo "node_active=$(systemctl is-active $unit)"
   echo "node_user=$(ps -o user= -p "$(show $unit MainPID)")"
   echo "broker_active=$(systemctl is-active brexit-site-broker.service)"
-  # The node's birth, read back from its site broker over TLS with the node's own login.
+  # The node's birth, read back from its site broker over TLS with the node's own login
+  # (and a client id of its own: the broker binds client ids to logins).
   seed=/boot/firmware/brexit
   echo "node_status=$(mosquitto_sub -h "$(hostname).local" -p 8883 --cafile $seed/ca.crt \\
-    -u "node.@SITE@.@NODE@" -P "$(cat $seed/mqtt.password)" -i boot-test \\
+    -u "node.@SITE@.@NODE@" -P "$(cat $seed/mqtt.password)" \\
+    -i brexit-@SITE@-@NODE@-boottest \\
     -t "brexit/v1/@SITE@/@NODE@/status" -C 1 -W 120 2>&1)"
   st=brexit-selftest.service
   echo "selftest=$(show $st Result) $(show $st ExecMainStatus)"

@@ -143,7 +143,7 @@ def test_fstab_options_for_the_boot_partition(tmp_path: Path) -> None:
         subprocess.run(["sh", "-c", edit.replace("/etc/fstab", str(fstab))], check=True)
     assert fstab.read_text().splitlines()[1].split() == [
         "PARTUUID=1234-01", "/boot/firmware", "vfat",
-        "defaults,uid=0,gid=brexit,fmask=0117,dmask=0007", "0", "2"]
+        "defaults,uid=0,gid=brexit,fmask=0117,dmask=0007,quiet", "0", "2"]
 
 
 def test_cloud_init_reads_the_seed_from_bootfs() -> None:

@@ -20,7 +20,9 @@ ln -sfn "$release" /opt/brexit/.venv.new && mv -T /opt/brexit/.venv.new /opt/bre
 
 # The boot partition: owned by root, readable and writable by the brexit group only
 # (the node's password is there; the self-test writes its report there).
-fstab_options=defaults,uid=0,gid=brexit,fmask=0117,dmask=0007
+# quiet: chmod/chown there succeed without effect (FAT has no modes), as programs that
+# write a file atomically expect.
+fstab_options=defaults,uid=0,gid=brexit,fmask=0117,dmask=0007,quiet
 if grep -qs '[[:space:]]/boot/firmware[[:space:]]' /etc/fstab; then
   awk -v o="$fstab_options" '$2 == "/boot/firmware" { $4 = o } { print }' /etc/fstab \
     > /etc/fstab.brexit && mv /etc/fstab.brexit /etc/fstab
@@ -28,5 +30,13 @@ fi
 
 # The stock broker would take port 1883; the site broker runs the seed's bundle instead.
 systemctl disable mosquitto.service 2>/dev/null || true
+# The seed's locale must exist: Debian's locale-gen builds only what /etc/locale.gen lists
+# (cloud-init 22.4 passes it the name, which Debian's ignores).
+if ! locale -a 2>/dev/null | grep -qi '^id_ID\.utf8$'; then
+  sed -i 's/^# *\(id_ID\.UTF-8 UTF-8\)/\1/' /etc/locale.gen
+  grep -q '^id_ID\.UTF-8 UTF-8' /etc/locale.gen || echo 'id_ID.UTF-8 UTF-8' >> /etc/locale.gen
+  locale-gen
+fi
+
 systemctl enable brexit-node.service brexit-selftest.service brexit-site-broker.service
 rm -rf /tmp/brexit-install
