@@ -13,6 +13,7 @@ node.toml: site: 'Janti' does not match '^[a-z0-9][a-z0-9-]{0,31}$'
 from __future__ import annotations
 
 import json
+import ssl
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -21,6 +22,7 @@ from typing import Any
 
 import jsonschema
 
+from edge.bpjs.config import BpjsConfig, BpjsConfigError, parse_bpjs
 from edge.braille.codec import unwritable
 from edge.pinmap import PinMap, PinMapError, default_pinmap_path, load_boards
 
@@ -110,6 +112,7 @@ class NodeConfig:
     cells: SerialDeviceConfig = field(default_factory=lambda: SerialDeviceConfig(width=20))
     speaker: SpeakerConfig = field(default_factory=SpeakerConfig)
     mqtt: MqttConfig | None = None
+    bpjs: BpjsConfig | None = None
     source: str = "<demo>"
 
     def service(self, code: str) -> ServiceConfig:
@@ -199,6 +202,25 @@ def _serial(raw: dict[str, Any] | None, width_key: str, default_width: int) -> S
     )
 
 
+TLS_FILES = ("tls_ca", "tls_cert", "tls_key")
+
+
+def _check_tls_file(key: str, path: Path | None, source: str) -> None:
+    """A TLS file the node will need must be there now (and the CA must be PEM), or the
+    node is refused at start rather than failing every connection attempt later."""
+    if path is None:
+        return
+    try:
+        path.read_bytes()
+        if key == "tls_ca":
+            ssl.create_default_context(cafile=str(path))
+    except ssl.SSLError as e:  # before OSError, its base class
+        raise ConfigError(f"{source}: mqtt.{key}: {path} is not a PEM certificate "
+                          f"({e.reason or e})") from e
+    except OSError as e:
+        raise ConfigError(f"{source}: mqtt.{key}: cannot read {path}: {e.strerror or e}") from e
+
+
 def _mqtt(raw: dict[str, Any] | None, base: Path, source: str) -> MqttConfig | None:
     if raw is None:
         return None
@@ -218,6 +240,8 @@ def _mqtt(raw: dict[str, Any] | None, base: Path, source: str) -> MqttConfig | N
     def path_of(key: str) -> Path | None:
         return base / raw[key] if key in raw else None
 
+    for key in TLS_FILES:
+        _check_tls_file(key, path_of(key), source)
     return MqttConfig(
         host=raw.get("host", "localhost"),
         port=raw.get("port", 8883 if "tls_ca" in raw else 1883),
@@ -231,6 +255,20 @@ def _mqtt(raw: dict[str, Any] | None, base: Path, source: str) -> MqttConfig | N
         health_interval_s=raw.get("health_interval_s", 30.0),
         backlog_warn=raw.get("backlog_warn", 1000),
     )
+
+
+def _bpjs(
+    raw: dict[str, Any] | None, base: Path, source: str, codes: set[str]
+) -> BpjsConfig | None:
+    if raw is None:
+        return None
+    unknown = sorted(set(raw.get("poli", {})) - codes)
+    if unknown:
+        raise ConfigError(f"{source}: bpjs.poli.{unknown[0]}: no service {unknown[0]!r}")
+    try:
+        return parse_bpjs(raw, base=base)
+    except BpjsConfigError as e:
+        raise ConfigError(f"{source}: {e}") from None
 
 
 def _boards(pinmap: Path | None, source: str) -> dict[str, PinMap] | None:
@@ -308,6 +346,7 @@ def parse_config(raw: dict[str, Any], *, source: str, base: Path | None = None) 
         cells=_serial(raw.get("cells"), "count", 20),
         speaker=SpeakerConfig(**speaker),
         mqtt=_mqtt(raw.get("mqtt"), base, source),
+        bpjs=_bpjs(raw.get("bpjs"), base, source, {s.code for s in services}),
         source=source,
     )
 

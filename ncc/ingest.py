@@ -1,16 +1,19 @@
-"""The NCC's event ingest: store every node event once, by (site, node, seq), and ack.
+"""The NCC's event ingest: store every node event once, by (site, node, epoch, seq), and ack.
 
 It subscribes to ``brexit/v1/+/+/event`` with a persistent session, stores idempotently
-in SQLite, and publishes ``brexit/v1/ncc/ack/{site}/{node}`` (retained) with the highest
-seq stored with none missing below it. Its own birth and Will go to ``brexit/v1/ncc/status``
+in SQLite, and publishes ``brexit/v1/ncc/ack/{site}/{node}`` (retained) as
+``{"epoch", "seq"}``: the highest seq of that epoch stored with none missing below it
+(the epoch is the node database's install identity: a re-installed node starts a new one).
+Its own birth and Will go to ``brexit/v1/ncc/status``
 with a ``session`` that rises on every connect, so nodes re-send what is not acked.
 
 Only paho's network thread (``loop_start``) publishes; the callbacks store and ack.
 
 >>> ing = Ingest(Path(tempfile.mkdtemp()) / "ncc.db", host="127.0.0.1", port=1)
 >>> ing.store(b'{"id":"5f0c3e0e-0000-4000-8000-000000000000","site":"janti","node":"k1",'
-...           b'"seq":1,"ts":"2026-11-29T08:00:00+07:00","type":"help.requested","data":{}}')
-('janti', 'k1', 1)
+...           b'"epoch":"9f2c41d07b3e8a65","seq":1,"ts":"2026-11-29T08:00:00+07:00",'
+...           b'"type":"help.requested","data":{}}')
+('janti', 'k1', '9f2c41d07b3e8a65', 1)
 >>> ing.contiguous("janti", "k1")
 1
 """
@@ -30,7 +33,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from contract.payloads import decode_object, encode, now_iso
+from contract.payloads import ack, decode_object, encode, now_iso
 from contract.schemas import Schemas
 from contract.topics import NCC_STATUS, PREFIX
 
@@ -39,9 +42,9 @@ log = logging.getLogger(__name__)
 EVENT_FILTER = f"{PREFIX}/+/+/event"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS event (
-    site TEXT NOT NULL, node TEXT NOT NULL, seq INTEGER NOT NULL,
+    site TEXT NOT NULL, node TEXT NOT NULL, epoch TEXT NOT NULL, seq INTEGER NOT NULL,
     id TEXT NOT NULL, ts TEXT NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL,
-    PRIMARY KEY (site, node, seq)
+    PRIMARY KEY (site, node, epoch, seq)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -87,7 +90,8 @@ class Ingest:
         self._schemas = schemas
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
-        self._contiguous: dict[tuple[str, str], int] = {}
+        self._contiguous: dict[tuple[str, str, str], int] = {}
+        self._epochs: dict[tuple[str, str], str] = {}  # the latest epoch seen per node
         self._stats = IngestStats(0, 0, 0)
         self._session = 0
         self._client: mqtt.Client | None = None
@@ -103,17 +107,18 @@ class Ingest:
             self._conn = conn
         return self._conn
 
-    def store(self, raw: bytes) -> tuple[str, str, int] | None:
-        """Store one event payload; (site, node, seq) when it is valid, else None."""
+    def store(self, raw: bytes) -> tuple[str, str, str, int] | None:
+        """Store one event payload; (site, node, epoch, seq) when it is valid, else None."""
         event = decode_object(raw)
         if event is None or not self._valid(event):
             self._count(rejected=1)
             return None
-        key = (event["site"], event["node"])
+        key = (event["site"], event["node"], event["epoch"])
         with self._lock:
+            self._epochs[key[:2]] = key[2]
             cur = self._db().execute(
-                "INSERT OR IGNORE INTO event (site, node, seq, id, ts, type, data)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO event (site, node, epoch, seq, id, ts, type, data)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (*key, event["seq"], event["id"], event["ts"], event["type"],
                  json.dumps(event["data"], ensure_ascii=False)),
             )
@@ -135,12 +140,14 @@ class Ingest:
             s.stored + stored, s.duplicates + duplicates, s.rejected + rejected
         )
 
-    def _advance(self, key: tuple[str, str]) -> None:
+    def _advance(self, key: tuple[str, str, str]) -> None:
+        name = "acked:" + "/".join(key)
         if key not in self._contiguous:
-            self._contiguous[key] = int(self._meta(f"acked:{key[0]}/{key[1]}") or 0)
+            self._contiguous[key] = int(self._meta(name) or 0)
         c = self._contiguous[key]
         rows = self._db().execute(
-            "SELECT seq FROM event WHERE site = ? AND node = ? AND seq > ? ORDER BY seq",
+            "SELECT seq FROM event WHERE site = ? AND node = ? AND epoch = ? AND seq > ?"
+            " ORDER BY seq",
             (*key, c),
         )
         for (seq,) in rows:
@@ -149,30 +156,52 @@ class Ingest:
             c = seq
         self._contiguous[key] = c
         self._db().execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-            (f"acked:{key[0]}/{key[1]}", str(c)),
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (name, str(c))
         )
 
     def _meta(self, key: str) -> str | None:
         row = self._db().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
-    def contiguous(self, site: str, node: str) -> int:
+    def epoch(self, site: str, node: str) -> str | None:
+        """The epoch of the node's latest stored event (None: nothing seen yet)."""
         with self._lock:
-            return self._contiguous.get((site, node), 0)
+            return self._latest_epoch(site, node) or None
 
-    def seqs(self, site: str, node: str) -> list[int]:
+    def _latest_epoch(self, site: str, node: str) -> str:
+        if (site, node) not in self._epochs:
+            row = self._db().execute(
+                "SELECT epoch FROM event WHERE site = ? AND node = ? ORDER BY rowid DESC LIMIT 1",
+                (site, node),
+            ).fetchone()
+            if row is None:
+                return ""
+            self._epochs[(site, node)] = str(row[0])
+        return self._epochs[(site, node)]
+
+    def contiguous(self, site: str, node: str, epoch: str | None = None) -> int:
+        """Highest seq of ``epoch`` (default: the node's latest) stored with none missing."""
         with self._lock:
+            epoch = epoch or self._latest_epoch(site, node)
+            return self._contiguous.get((site, node, epoch), 0)
+
+    def seqs(self, site: str, node: str, epoch: str | None = None) -> list[int]:
+        """Stored seqs of ``epoch`` (default: the node's latest epoch)."""
+        with self._lock:
+            epoch = epoch or self._latest_epoch(site, node)
             rows = self._db().execute(
-                "SELECT seq FROM event WHERE site = ? AND node = ? ORDER BY seq", (site, node)
+                "SELECT seq FROM event WHERE site = ? AND node = ? AND epoch = ? ORDER BY seq",
+                (site, node, epoch),
             ).fetchall()
         return [int(r[0]) for r in rows]
 
-    def events(self, site: str, node: str) -> list[dict[str, Any]]:
+    def events(self, site: str, node: str, epoch: str | None = None) -> list[dict[str, Any]]:
+        """Stored events of ``epoch`` (default: the node's latest epoch), in seq order."""
         with self._lock:
+            epoch = epoch or self._latest_epoch(site, node)
             rows = self._db().execute(
                 "SELECT seq, id, ts, type, data FROM event WHERE site = ? AND node = ?"
-                " ORDER BY seq", (site, node),
+                " AND epoch = ? ORDER BY seq", (site, node, epoch),
             ).fetchall()
         return [{"seq": r[0], "id": r[1], "ts": r[2], "type": r[3], "data": json.loads(r[4])}
                 for r in rows]
@@ -257,6 +286,6 @@ class Ingest:
         stored = self.store(bytes(msg.payload))
         if stored is None:
             return
-        site, node, _ = stored
-        client.publish(ack_topic(site, node), encode({"seq": self.contiguous(site, node)}),
-                       qos=1, retain=True)
+        site, node, epoch, _ = stored
+        seq = self.contiguous(site, node, epoch)
+        client.publish(ack_topic(site, node), encode(ack(seq, epoch)), qos=1, retain=True)

@@ -3,6 +3,8 @@ label's text; the SVG's dots likewise; the BRF back-translates."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -132,3 +134,13 @@ def test_cli_makes_labels_and_refuses_bad_dimensions(
     err = capsys.readouterr().err
     assert err == ("brexit labels: cell_spacing: 9.0 mm is outside 6.0–7.0 mm "
                    "(ADA 703.3 / Marburg Medium)\n")
+
+
+def test_brexit_starts_without_the_mesh_libraries() -> None:
+    """numpy, trimesh, manifold3d and fontTools load only for `brexit labels` (node RSS)."""
+    code = ("import sys, edge.cli; edge.cli.build_parser(); "
+            "print(sorted(m for m in ('numpy', 'trimesh', 'manifold3d', 'fontTools') "
+            "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"

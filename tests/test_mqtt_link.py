@@ -22,6 +22,7 @@ from contract.schemas import Schemas
 from contract.topics import NodeAddress, NodeTopics
 from edge import __version__
 from edge.config import MqttConfig, load_config
+from edge.context import Offline
 from edge.devices.debounce import DebounceConfig
 from edge.mqtt.link import LinkOptions, LinkStatus, MqttLink
 from edge.node import Node
@@ -80,6 +81,7 @@ class LiveNode:
             self.link.notify_queue_changed()
 
     def close(self) -> None:
+        self.node.ctx.notifier = Offline()  # a closed link raises LinkClosed when notified
         self.link.close()
         self.node.stop()
         self.sim.close()
@@ -167,7 +169,8 @@ def test_contract_end_to_end_through_the_bridge(broker_pair: BrokerPair, tmp_pat
             got = gather(ncc, got, lambda g: len(event_seqs(g)) >= 4)  # + ticket.called
             # The NCC acks: the node forgets what is covered.
             assert live.link.state().backlog == 4
-            ncc.publish(TOPICS.ack, b'{"seq": 3}', retain=True)
+            epoch = payloads_on(got, TOPICS.event)[0]["epoch"]
+            ncc.publish(TOPICS.ack, json.dumps({"epoch": epoch, "seq": 3}), retain=True)
             wait_until(lambda: live.link.state().acked_seq == 3, "the ack to reach the node")
             assert live.link.state().backlog == 1
         got = gather(ncc, got, until_topic(TOPICS.status, lambda p: not p["online"]))

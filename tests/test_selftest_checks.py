@@ -32,6 +32,7 @@ from edge.selftest.devices import (
 )
 from edge.selftest.result import CheckResult, Fault, Status, fail, passed, skipped
 from edge.selftest.words import count_phrase, event_data, spoken_code, spoken_summary
+from mqtt_config.pki import make_ca
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "selftest.md"
 
@@ -142,7 +143,7 @@ def test_button_result(press: Press, status: Status) -> None:
 
 def test_event_data_is_a_valid_selftest_event() -> None:
     envelope = {"id": "c0ffee00-0000-4000-8000-000000000000", "site": "janti",
-                "node": "kios-1", "seq": 3, "ts": "2026-11-30T08:00:00+07:00",
+                "node": "kios-1", "epoch": "v1", "seq": 3, "ts": "2026-11-30T08:00:00+07:00",
                 "type": "selftest", "data": event_data([OK, PAPER, NOT_FITTED], "boot")}
     schemas = Schemas.load()
     assert schemas.errors("event", envelope) == []
@@ -215,14 +216,15 @@ def _node_login(pair: BrokerPair) -> MqttConfig:
 def test_broker_check_steps(broker_pair: BrokerPair, tmp_path: Path) -> None:
     good = _node_login(broker_pair)
     assert broker_check(good, timeout_s=5).status is Status.PASS
+    # an id the login does not own is refused like a wrong password (client-id plugin)
+    assert broker_check(good, client_id="brexit-ncc", timeout_s=5).code == "E53"
     cases = {
         "E50": replace(good, host="broker.invalid"),
         "E51": replace(good, port=free_port()),
         "E53": replace(good, password="wrong"),
     }
-    other_ca = tmp_path / "other-ca.crt"
-    other_ca.write_text(Path("/etc/ssl/certs/ca-certificates.crt").read_text())
-    cases["E52"] = replace(good, tls_ca=other_ca)
+    stranger = make_ca(tmp_path / "other-ca", name="Not the fleet CA")
+    cases["E52"] = replace(good, tls_ca=stranger.cert)
     for code, cfg in cases.items():
         result = broker_check(cfg, timeout_s=5)
         assert (result.status, result.code) == (Status.FAIL, code), result

@@ -105,3 +105,17 @@ def test_bad_config_is_reported_spoken_and_exits_2(tmp_path: Path,
     assert "E01: berkas konfigurasi node salah" in report.read_text(encoding="utf-8")
     assert len(list((tmp_path / "speech").glob("*.wav"))) == 1
     assert capsys.readouterr().err.count("\n") == 1
+
+
+@pytest.mark.filterwarnings("ignore::gpiozero.exc.PinFactoryFallback")
+def test_real_mode_makes_its_data_directory_and_never_crashes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --simulate on a machine that is not a Pi: no GPIO, maybe no sound card; the
+    demo config has no serial devices. Each is a result, never a traceback."""
+    data = tmp_path / "new" / "data"
+    status = main(["selftest", "--data", str(data), "--button-timeout", "0.1", "--no-print"])
+    assert status in (0, 1)
+    (_, event), = _events(data)
+    checks = {c["check"]: c for c in event["checks"]}  # type: ignore[union-attr]
+    assert checks["printer"]["message"] == "printer tidak dipasang"
+    assert "Traceback" not in capsys.readouterr().err

@@ -19,8 +19,7 @@ from edge.braille.codec import BrailleError
 from edge.config import ConfigError, NodeConfig, load_config, parse_config
 from edge.labels.buttons import node_buttons
 from edge.labels.dims import LabelDims
-from edge.labels.glyphs import DEFAULT_FONT, FontError
-from edge.labels.make import make_label
+from edge.labels.fonts import DEFAULT_FONT
 from edge.pinmap import PinMapError
 
 DIM_OPTIONS = ("dot_base", "dot_height", "dot_spacing", "cell_spacing", "line_spacing",
@@ -44,6 +43,10 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here: numpy, trimesh and fontTools would weigh on every `brexit` command
+    from edge.labels.glyphs import FontError
+    from edge.labels.make import make_label
+
     try:
         dims = LabelDims(max_cells=args.max_cells,
                          **{name: getattr(args, name) for name in DIM_OPTIONS})

@@ -19,7 +19,8 @@ from pathlib import Path
 from fontTools.pens.basePen import BasePen
 from fontTools.ttLib import TTFont
 
-DEFAULT_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+from edge.labels.fonts import DEFAULT_FONT
+
 CURVE_STEPS = 8  # straight segments per Bézier curve: < 0.05 mm error at 8 mm letters
 
 Point = tuple[float, float]

@@ -11,7 +11,8 @@ from pathlib import Path
 from edge.labels.brf import label_brf
 from edge.labels.buttons import ButtonLabel
 from edge.labels.dims import LabelDims
-from edge.labels.glyphs import DEFAULT_FONT, Outline, text_outline
+from edge.labels.fonts import DEFAULT_FONT
+from edge.labels.glyphs import Outline, text_outline
 from edge.labels.layout import PlateLayout, plate_layout
 from edge.labels.mesh import stl_bytes
 from edge.labels.svg import label_svg

@@ -1,8 +1,9 @@
 """The broker check: name lookup, TCP, TLS with the fleet CA, then an MQTT CONNACK.
 
 Each step has its own code, so a technician on the phone can tell a wrong DNS entry from a
-wrong certificate or a wrong password. The MQTT step uses paho with a short time-out and a
-client id of its own, so a running node's session is never taken over.
+wrong certificate or a wrong password. The MQTT step uses paho with a short time-out and no
+client id (clean session): the broker gives it an ``auto-…`` id, which every login may use
+(docs/brokers.md), so a running node's session is never taken over.
 
 >>> broker_check(None).status.value
 'skip'
@@ -33,7 +34,7 @@ class Connack:
     accepted: bool
 
 
-def broker_check(cfg: MqttConfig | None, *, client_id: str = "brexit-selftest",
+def broker_check(cfg: MqttConfig | None, *, client_id: str = "",
                  timeout_s: float = TIMEOUT_S) -> CheckResult:
     """Every step in order; the first that fails gives the result."""
     if cfg is None:

@@ -58,11 +58,12 @@ def run(args: argparse.Namespace) -> int:
         if args.button_timeout <= 0:
             raise ValueError("--button-timeout must be positive")
         config = load_config(args.config)
+        args.data.mkdir(parents=True, exist_ok=True)
     except ConfigError as e:
         print(f"brexit selftest: {e}", file=sys.stderr)
         config_failed(args, str(e))
         return 2
-    except ValueError as e:
+    except (ValueError, OSError) as e:
         print(f"brexit selftest: {e}", file=sys.stderr)
         return 2
     opts = Options(data_dir=args.data, report=args.report, trigger=args.trigger,

@@ -51,7 +51,8 @@ class Rig(Protocol):
     def wait_press(self, button: str, timeout_s: float) -> Press: ...
 
     def with_printer(self, job: Callable[[TicketPrinter], R]) -> R | None:
-        """Run ``job`` on the printer's owning thread; None when no printer is fitted."""
+        """Run ``job`` on the printer's owning thread; None when no printer is fitted.
+        Raises DeviceError when the job could not run (the device cannot be opened)."""
         ...
 
     def with_embosser(self, job: Callable[[Embosser], R]) -> R | None: ...
@@ -73,7 +74,8 @@ def button_checks(
     rig: Rig, buttons: Sequence[ButtonLabel], timeout_s: float
 ) -> list[CheckResult]:
     """Ask for each button in turn. When nobody presses anything at the first prompt, no
-    technician is there: the other buttons are skipped rather than each waited for."""
+    technician is there (a first boot left alone): every button is skipped, not failed;
+    the summary still says how many were skipped."""
     if not buttons:
         return []
     error = rig.open_buttons(buttons)
@@ -82,15 +84,19 @@ def button_checks(
     results: list[CheckResult] = []
     attended = False
     for i, label in enumerate(buttons):
-        check = f"button:{label.button}"
         if i > 0 and not attended:
-            results.append(skipped(check, f"tombol {label.text} tidak diuji (tidak ada teknisi)"))
+            results.append(unattended(label))
             continue
         rig.say(f"Tekan tombol {label.text}.")
         press = rig.wait_press(label.button, timeout_s)
         attended = attended or press.pressed or bool(press.others)
-        results.append(button_result(label, press))
+        results.append(button_result(label, press) if attended else unattended(label))
     return results
+
+
+def unattended(label: ButtonLabel) -> CheckResult:
+    return skipped(f"button:{label.button}",
+                   f"tombol {label.text} tidak diuji: tidak ada tombol yang ditekan")
 
 
 def button_result(label: ButtonLabel, press: Press) -> CheckResult:
@@ -135,8 +141,11 @@ def _printer_fault(state: DeviceState) -> CheckResult:
 def printer_check(rig: Rig, now: datetime) -> CheckResult:
     if not rig.config.printer.enabled:
         return skipped("printer", "printer tidak dipasang")
-    result = rig.with_printer(printer_job(sample_ticket_lines(rig.config, now)))
-    return result or fail(Fault.PRINTER_OFFLINE, "printer")
+    try:
+        result = rig.with_printer(printer_job(sample_ticket_lines(rig.config, now)))
+    except DeviceError:
+        return fail(Fault.PRINTER_OFFLINE, "printer")
+    return result or skipped("printer", "printer tidak dipasang")
 
 
 # --- embosser -------------------------------------------------------------------------------
@@ -174,8 +183,11 @@ def _embosser_fault(state: DeviceState) -> CheckResult:
 def embosser_check(rig: Rig) -> CheckResult:
     if not rig.config.embosser.enabled:
         return skipped("embosser", "embosser tidak dipasang")
-    result = rig.with_embosser(embosser_job(rig.config.embosser.width))
-    return result or fail(Fault.EMBOSSER_OFFLINE, "embosser")
+    try:
+        result = rig.with_embosser(embosser_job(rig.config.embosser.width))
+    except DeviceError:
+        return fail(Fault.EMBOSSER_OFFLINE, "embosser")
+    return result or skipped("embosser", "embosser tidak dipasang")
 
 
 # --- cells ----------------------------------------------------------------------------------
@@ -189,9 +201,10 @@ def cells_job(cells: int, ready_s: float) -> Callable[[CellsDriver], CheckResult
     def job(driver: CellsDriver) -> CheckResult:
         if not driver.wait_ready(ready_s):
             return fail(Fault.CELLS_OFFLINE, "cells")
+        width = driver.cells or cells  # the controller says how many it drives
         try:
-            driver.show_masks([0x3F] * cells)
-            driver.show_masks(cell_pattern(cells))
+            driver.show_masks([0x3F] * width)
+            driver.show_masks(cell_pattern(width))
         except DeviceError:
             return fail(Fault.CELLS_SHOW, "cells")
         return passed("cells", "sel Braille menampilkan semua titik dan pola")
@@ -202,5 +215,8 @@ def cells_job(cells: int, ready_s: float) -> Callable[[CellsDriver], CheckResult
 def cells_check(rig: Rig, ready_s: float = 5.0) -> CheckResult:
     if not rig.config.cells.enabled:
         return skipped("cells", "sel Braille tidak dipasang")
-    result = rig.with_cells(cells_job(rig.config.cells.width, ready_s))
-    return result or fail(Fault.CELLS_OFFLINE, "cells")
+    try:
+        result = rig.with_cells(cells_job(rig.config.cells.width, ready_s))
+    except DeviceError:
+        return fail(Fault.CELLS_OFFLINE, "cells")
+    return result or skipped("cells", "sel Braille tidak dipasang")

@@ -107,12 +107,26 @@ class NodeRig:
         return on_worker(self._node.ctx.embosser, job)
 
     def with_cells(self, job: Callable[[CellsDriver], R]) -> R | None:
+        """The job, then what the cells showed before it (the display shows a text only
+        when it changes, so the test pattern would otherwise stay)."""
         cells = self._node.ctx.cells
-        return on_worker(cells.worker, job) if isinstance(cells, CellsDisplay) else None
+        if not isinstance(cells, CellsDisplay):
+            return None
+        shown, (page, _) = cells.text, cells.page
+
+        def job_then_restore(driver: CellsDriver) -> R:
+            try:
+                return job(driver)
+            finally:
+                with contextlib.suppress(DeviceError, ValueError):
+                    driver.show(shown, page)
+
+        return on_worker(cells.worker, job_then_restore)
 
 
 def on_worker(worker: OutputWorker | None, job: Callable[[Any], R]) -> R | None:
-    """Run ``job`` on ``worker``'s thread and wait for it; None when it could not run.
+    """Run ``job`` on ``worker``'s thread and wait for it; None when there is no worker,
+    DeviceError (offline) when the job could not run (the driver would not open).
 
     A device the job found faulty is raised to the worker afterwards, so the node's health,
     its fault LED and a ``device.fault`` event show it, as after a patient's ticket.
@@ -129,7 +143,10 @@ def on_worker(worker: OutputWorker | None, job: Callable[[Any], R]) -> R | None:
 
     worker.submit(run, label="selftest")
     worker.drain(JOB_TIMEOUT_S)
-    return box[0] if box else None
+    if not box:
+        raise DeviceError(f"{worker.name}: the self-test could not reach it",
+                          DeviceState.OFFLINE)
+    return box[0]
 
 
 class NodeSelftest:
@@ -149,9 +166,10 @@ class NodeSelftest:
             if self.running:
                 raise CommandError("a self-test is already running")
             self._rig = NodeRig(self._node, self._cancel)
-            self._thread = threading.Thread(target=self._run, args=(self._rig, trigger),
-                                            name="selftest", daemon=True)
-            self._thread.start()
+            thread = threading.Thread(target=self._run, args=(self._rig, trigger),
+                                      name="selftest", daemon=True)
+            thread.start()
+            self._thread = thread  # only a started thread is ever seen by wait()
         return {"started": True, "trigger": trigger}
 
     def intercept(self, event: ButtonEvent) -> bool:

@@ -71,7 +71,7 @@ def run_checks(rig: Rig, opts: Options, now: datetime) -> tuple[CheckResult, ...
         devices.printer_check(rig, now),
         devices.embosser_check(rig),
         devices.cells_check(rig),
-        broker_check(config.mqtt, client_id=f"brexit-{config.site}-{config.node}-selftest"),
+        broker_check(config.mqtt),
         system.check_clock(synced=opts.clock(), year=now.year),
         system.check_power(system.read_throttled()),
     ]
