@@ -15,6 +15,7 @@ from contract.fleet import FleetError, check_fleet, load_fleet, parse_fleet
 from edge.cli import main
 from edge.config import load_config
 from edge.provision import nodeconfig
+from mqtt_config.pki import make_ca
 
 FLEET = Path("deploy/fleet.toml")
 
@@ -130,8 +131,11 @@ def test_a_malformed_inventory_is_one_line(tmp_path: Path, capsys: pytest.Captur
 
 
 def _loadable(tmp_path: Path, text: str) -> Path:
+    """node.toml with its password and a real CA beside it (the node checks the PEM)."""
     (tmp_path / nodeconfig.PASSWORD_FILE).write_text("secret\n")
-    (tmp_path / nodeconfig.CA_FILE).write_text("-----BEGIN CERTIFICATE-----\n")
+    ca = tmp_path / nodeconfig.CA_FILE
+    if not ca.exists():
+        ca.write_bytes(make_ca(tmp_path / "ca").cert.read_bytes())
     path = tmp_path / "node.toml"
     path.write_text(text)
     return path
