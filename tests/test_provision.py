@@ -4,9 +4,11 @@ back with mtools) or in a mounted boot directory; cloud-init accepts every user-
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import stat
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -136,6 +138,15 @@ def test_instance_id_follows_the_seed(bundle: Path, golden: Path, ssh_key: Path,
     assert ids[0] == ids[1] != ids[2]
 
 
+@pytest.fixture
+def strict_umask() -> Iterator[None]:
+    """The node's process runs with umask 077; seed files' modes must not depend on it."""
+    old = os.umask(0o077)
+    yield
+    os.umask(old)
+
+
+@pytest.mark.usefixtures("strict_umask")
 def test_boot_dir_writes_secrets_0600_and_rewrites_in_place(
         bundle: Path, ssh_key: Path, tmp_path: Path) -> None:
     boot = tmp_path / "bootfs"

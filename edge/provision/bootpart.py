@@ -150,8 +150,10 @@ class BootDirectory:
             path = self.root / f.path
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(path.name + ".tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if f.secret else 0o644)
+            mode = 0o600 if f.secret else 0o644
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
             with os.fdopen(fd, "wb") as out:
+                os.fchmod(out.fileno(), mode)  # exactly, whatever the process's umask
                 out.write(f.data)
                 out.flush()
                 os.fsync(out.fileno())
