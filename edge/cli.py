@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "edge.cells.cli",  # brexit cells
     "edge.pharmacy.cli",  # brexit label
     "mqtt_config.cli",  # brexit broker
+    "edge.provision.cli",  # brexit fleet, brexit provision
     "edge.bpjs.cli",  # brexit bpjs
     "edge.selftest.cli",  # brexit selftest
     "edge.labels.cli",  # brexit labels

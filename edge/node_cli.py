@@ -47,6 +47,7 @@ from edge.pharmacy.config import parse_listen
 from edge.pharmacy.serve import serve_form
 from edge.pinmap import PinMap, default_pinmap_path
 from edge.queue.db import secure_dir
+from edge.sdnotify import SdNotify
 from edge.simulation import Simulation, SimulationError, parse_seconds
 from edge.speech.backends import Pyttsx3Backend
 
@@ -111,9 +112,12 @@ def run(args: argparse.Namespace) -> int:
             print(where, flush=True)
         print(f"ready {config.site}/{config.node} roles={','.join(sorted(config.roles))}",
               flush=True)
+        systemd = SdNotify.from_environment()
+        systemd.ready(f"{config.site}/{config.node}")
         if sim is not None:
             return control_loop(sim, node, sys.stdin, sys.stdout)
-        wait_for_signal()
+        wait_for_signal(systemd, node.health)
+        systemd.stopping()
     return 0
 
 
@@ -257,8 +261,9 @@ def set_fault(sim: Simulation, device: str, state: str) -> None:
     emulator.offline = state == "offline"
 
 
-def wait_for_signal() -> None:
+def wait_for_signal(systemd: SdNotify, probe: Callable[[], object]) -> None:
+    """Until SIGTERM/SIGINT: feed systemd's watchdog while ``probe`` (the node) answers."""
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+    systemd.keep_alive(stop, probe)

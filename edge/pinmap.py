@@ -19,6 +19,7 @@ import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -125,10 +126,10 @@ class PinMap:
 
 
 def default_pinmap_path() -> Path:
-    """``<checkout>/hardware/pinmap.toml``, next to the ``edge`` package."""
-    path = Path(__file__).resolve().parent.parent / "hardware" / "pinmap.toml"
+    """``hardware/pinmap.toml``, package data of the ``hardware`` package (checkout or wheel)."""
+    path = Path(str(resources.files("hardware").joinpath("pinmap.toml")))
     if not path.is_file():
-        raise FileNotFoundError(f"pin map not found at {path}; run the node from its checkout")
+        raise FileNotFoundError(f"pin map not found at {path}; reinstall brexit")
     return path
 
 

@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -26,7 +27,8 @@ from edge.cells.fakemachine import Board, CellChain, FakeMachine, Latch, SystemR
 from edge.closing import Closing
 from edge.devices.ptyport import PtyPort
 
-FIRMWARE_DIR = Path(os.environ.get("BREXIT_FIRMWARE", Path(__file__).parents[2] / "firmware"))
+# The firmware ships as package data (``firmware/`` in the wheel); BREXIT_FIRMWARE overrides.
+FIRMWARE_DIR = Path(os.environ.get("BREXIT_FIRMWARE") or str(resources.files("firmware")))
 
 
 def load_firmware() -> ModuleType:
