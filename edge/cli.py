@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "edge.bpjs.cli",  # brexit bpjs
     "edge.selftest.cli",  # brexit selftest
     "edge.labels.cli",  # brexit labels
+    "ncc.cli",  # brexit ncc
 )
 
 
