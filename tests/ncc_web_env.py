@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import json
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,8 +101,10 @@ class Ncc:
 
 
 def start_ncc(root: Path, *, metrics_open: bool = True) -> Ncc:
-    pair = provisioned_pair(root)
-    try:
+    """Everything started in order; whatever started is stopped again if a later part fails."""
+    with ExitStack() as undo:
+        pair = provisioned_pair(root)
+        undo.callback(pair.close)
         login = pair.ncc
         db = root / "ncc.db"
         config = parse_config({
@@ -112,21 +115,22 @@ def start_ncc(root: Path, *, metrics_open: bool = True) -> Ncc:
             "alarms": {"hold_down_s": 0},
         }, root / "ncc.toml")
         monitor = Monitor(config).start()
+        undo.callback(monitor.close)
         auth = Auth(db)
         auth.add_user("budi", Role.VIEWER, PASSWORD)
         auth.add_user("sari", Role.OPERATOR, PASSWORD)
         tokens = {"viewer": auth.add_token("grafana", Role.VIEWER),
                   "operator": auth.add_token("skrip", Role.OPERATOR)}
         web = WebServer(monitor, auth, listen=("127.0.0.1", 0), metrics_open=metrics_open)
+        undo.callback(web.close)
         web.start()
         node = NodeProcess(node_config(root / "node.toml", pair), root / "node-data",
                            root / "node.log")
-    except BaseException:
-        pair.close()
-        raise
-    ncc = Ncc(pair, monitor, auth, web, node, tokens)
-    wait_until(lambda: monitor.node_state_of(SITE, NODE) == "online", "the node online at the NCC")
-    return ncc
+        undo.callback(node.kill)
+        wait_until(lambda: monitor.node_state_of(SITE, NODE) == "online",
+                   "the node online at the NCC")
+        undo.pop_all()
+    return Ncc(pair, monitor, auth, web, node, tokens)
 
 
 def stop_ncc(ncc: Ncc) -> None:

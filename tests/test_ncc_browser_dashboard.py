@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 from brokers import wait_until
 from ncc_web_env import NODE, PASSWORD, SITE, Ncc, start_ncc, stop_ncc
-
-playwright_sync = pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 CHROMIUM = "/usr/lib/chromium/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]
 AXE = resources.files("ncc.web").joinpath("static", "vendor", "axe.min.js").read_text("utf-8")
+# Generous: the machine is shared; a wait ends as soon as the page shows the expected state.
+expect.set_options(timeout=30_000)
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 
 
@@ -106,6 +106,17 @@ def test_the_axe_check_finds_a_broken_page(page: Page) -> None:
     page.evaluate("""() => { const b = document.createElement("button");
                              document.querySelector("main").append(b); }""")
     assert [v["id"] for v in axe_violations(page)] == ["button-name"]
+
+
+def test_keyboard_first_stop_skips_to_the_content(page: Page) -> None:
+    log_in(page)
+    page.goto("/alarms")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Langsung ke isi"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "isi"
+    page.keyboard.press("Tab")  # the next stop is inside the content, not the menu
+    assert page.evaluate("document.activeElement.closest('main') !== null") is True
 
 
 def test_viewer_sees_no_operator_controls(page: Page) -> None:
