@@ -23,7 +23,8 @@ grep -qs "Raspberry Pi" /proc/device-tree/model && is_pi=1
 packages=(python3 python3-venv python3-dev build-essential espeak-ng libespeak-ng1 alsa-utils
           mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev openssl sox tzdata
           fonts-dejavu-core)
-[ "$dev" -eq 1 ] && packages+=(nats-server chromium)  # chromium: the dashboard's browser tests
+# chromium: the dashboard's browser tests; poppler-utils: the impact report's PDF tests
+[ "$dev" -eq 1 ] && packages+=(nats-server chromium poppler-utils)
 [ "$is_pi" -eq 1 ] && packages+=(python3-lgpio)
 
 missing=()

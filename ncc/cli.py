@@ -44,6 +44,13 @@ def register(subparsers: Any) -> None:
     demo.add_argument("--seed", type=int, default=1, help="the simulation's random seed")
     demo.set_defaults(func=_guarded(_demo))
 
+    report = sub.add_parser("report", help="the monthly impact report (PDF or CSV)")
+    report.add_argument("--month", required=True, help="YYYY-MM, e.g. 2026-11")
+    report.add_argument("--site", default=None, help="one puskesmas only (its id)")
+    report.add_argument("--out", type=Path, required=True, help="FILE.pdf or FILE.csv")
+    report.add_argument("--config", type=Path, default=None, help="ncc.toml (its store.path)")
+    report.set_defaults(func=_guarded(_report))
+
     for name, help_text, func in (("user", "add or update a dashboard login", _user_add),
                                   ("token", "add a bearer token (scripts, Prometheus)",
                                    _token_add)):
@@ -73,6 +80,15 @@ def _config(path: Path | None) -> NccConfig:
     config = load_config(path)
     load_fleet(config.fleet.path)  # a broken inventory stops us here, with its field
     return config
+
+
+def _report(args: argparse.Namespace) -> int:
+    from ncc import report
+
+    config = _config(args.config)
+    print(report.run(config.store.path, load_fleet(config.fleet.path), args.month, args.out,
+                     args.site))
+    return 0
 
 
 # --- serve ---------------------------------------------------------------------------------

@@ -209,6 +209,7 @@ class SiteLog:
     helps: tuple[Help, ...]
     labels: tuple[tuple[datetime, int], ...]  # Braille medicine labels printed
     outages: tuple[Outage, ...]
+    days: frozenset[date] = frozenset()  # local days with any event of the site
 
 
 @dataclass
@@ -321,7 +322,8 @@ def site_log(site: SiteInfo, events: Iterable[Event]) -> SiteLog:
     visits.sort(key=lambda v: v.issued)
     helps = tuple(Help(t, a) for t, a in walk.helps)
     return SiteLog(site, tuple(visits), helps, tuple(walk.labels),
-                   tuple(outages(site, ordered, visits)))
+                   tuple(outages(site, ordered, visits)),
+                   frozenset(e.ts.astimezone(WIB).date() for e in ordered))
 
 
 def outages(site: SiteInfo, ordered: Sequence[Event], visits: Sequence[Visit]) -> list[Outage]:
@@ -471,11 +473,13 @@ def _labels(log: SiteLog, period: Period) -> int:
 
 def _availability(log: SiteLog, period: Period, hours: Hours, until: datetime | None
                   ) -> tuple[float, float]:
-    """Opening-hour seconds of the site and those in which any kiosk path was down."""
+    """Opening-hour seconds of the site and those in which any kiosk path was down; only
+    days on which the site recorded something count (a holiday is not availability)."""
     kiosks = set(log.site.kiosk_nodes) | {v.node for v in log.visits if v.kiosk}
     if not kiosks:
         return 0.0, 0.0
-    spans = [(a, min(b, until) if until else b) for a, b in hours.spans(period)]
+    spans = [(a, min(b, until) if until else b) for a, b in hours.spans(period)
+             if a.date() in log.days]
     spans = [(a, b) for a, b in spans if b > a]
     down = _merge([(o.start, o.end or period.end()) for o in log.outages])
     open_s = sum((b - a).total_seconds() for a, b in spans)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
+import impact_month
 import pytest
 from impact_month import (
     ARJUNO,
@@ -93,11 +94,25 @@ def test_a_past_month_does_not_change_when_later_events_arrive(store: SqliteStor
 
 
 def test_a_fault_open_before_the_period_counts_from_its_start(store: SqliteStore) -> None:
-    december(store)  # the printer fails on 1 December and never recovers
-    period = Period("day", date(2026, 12, 2), date(2026, 12, 2))
-    rows = store.period_events("2026-12-02", "2026-12-02")
+    december(store)  # the printer fails on 1 December at 08:30 and never recovers
+    period = Period("day", date(2026, 12, 1), date(2026, 12, 1))
+    rows = store.period_events("2026-12-01", "2026-12-01")
     f = impact.report([JANTI], [Event.from_row(r) for r in rows], period).city
-    assert f.open_s == 7 * 3600 and f.down_s == 7 * 3600 and f.availability == 0.0
+    assert (f.open_s, f.down_s) == (7 * 3600, 5.5 * 3600)
+    later = Period("day", date(2026, 12, 2), date(2026, 12, 2))
+    rows = store.period_events("2026-12-02", "2026-12-02")
+    assert impact.report([JANTI], [Event.from_row(r) for r in rows], later).city.open_s == 0
+
+
+def test_a_day_with_a_fault_open_from_before_is_down_all_day(store: SqliteStore) -> None:
+    december(store)
+    s = impact_month.Script("janti", seqs={"kios-1": 2000})
+    s.add(date(2026, 12, 2), "00:00", "queue.reset", series=6, day="2026-12-02")
+    impact_month.fill(store, s)
+    rows = store.period_events("2026-12-02", "2026-12-02")
+    period = Period("day", date(2026, 12, 2), date(2026, 12, 2))
+    f = impact.report([JANTI], [Event.from_row(r) for r in rows], period).city
+    assert (f.open_s, f.down_s, f.availability) == (7 * 3600, 7 * 3600, 0.0)
 
 
 def test_the_current_month_counts_opening_hours_only_until_now(store: SqliteStore) -> None:
@@ -161,7 +176,7 @@ def test_shown_figures_hide_small_groups(store: SqliteStore) -> None:
     assert shown["helps"] == "< 5" and shown["help_median"] is None
     assert shown["touched"] == "< 5" and shown["no_shows_assisted"] == "< 5"
     assert shown["wait_median_assisted"] == 10.0 and shown["wait_p90_assisted"] == 25.0
-    assert shown["availability"] == 99.4
+    assert shown["availability"] == 96.4  # 1 hour down of 28
 
 
 @pytest.mark.parametrize("text", ["2026-13", "2026-1", "nov", "", "2026-11-01"])
