@@ -9,6 +9,7 @@ Control lines in ``--simulate`` mode (one per line on stdin)::
     cells                 print what the cells show (Unicode Braille, then the text)
     message TEXT          show a staff message on the cells (``message`` alone clears it)
     bpjs NUMBER CARD      staff register today's ticket NUMBER for BPJS (card: 13 digits)
+    selftest              start the spoken self-test (it asks for each button: press it)
     health                print the node's health as JSON
     quit                  stop and exit 0
 """
@@ -210,6 +211,8 @@ def control(sim: Simulation, node: Node, words: list[str]) -> str | None:
             if shown["pages"] > 1:
                 return (f"message in {shown['pages']} pages of {node.config.cells.width} "
                         "cells: the last routing key shows the next")
+        case ["selftest"]:
+            return f"selftest {json.dumps(node.selftest(), sort_keys=True)}"
         case ["bpjs", number, card]:
             node.bpjs_register(number, Patient(card))
             return f"bpjs {number} registered"

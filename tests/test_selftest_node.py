@@ -15,6 +15,7 @@ from contract.schemas import Schemas
 from edge.config import load_config
 from edge.mqtt.commands import CommandDispatcher, Reply
 from edge.node import Node
+from edge.node_cli import control
 from edge.queue.outbox import Outbox
 from edge.simulation import Simulation
 
@@ -124,3 +125,27 @@ def test_a_short_hold_is_not_the_gesture(node: tuple[Simulation, Node]) -> None:
     for name in ("repeat", "help"):
         sim.press(name, 0.3)
     assert not n.selftests.running
+
+
+def test_the_simulate_control_line_starts_it_and_presses_answer_it(
+    node: tuple[Simulation, Node], tmp_path: Path
+) -> None:
+    sim, n = node
+    reply = control(sim, n, ["selftest"])
+    assert reply == 'selftest {"started": true, "trigger": "command"}'
+    for _ in range(14):  # answer each "tekan tombol …" with the control line a person types
+        deadline = time.monotonic() + 30
+        while n.selftests.awaited is None and n.selftests.running:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        wanted = n.selftests.awaited
+        if wanted is None:
+            break
+        control(sim, n, ["press", wanted])
+        while n.selftests.awaited == wanted:
+            time.sleep(0.01)
+    assert n.selftests.wait(120)
+    (event,) = selftest_events(tmp_path)
+    checks = {c["check"]: c["status"] for c in event["data"]["checks"]}  # type: ignore[index]
+    assert checks["button:service-1"] == checks["button:done-2"] == "pass"
+    assert n.ctx.engine.tickets() == []
