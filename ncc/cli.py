@@ -137,7 +137,7 @@ def _wait_for_signal() -> None:
 # --- demo ----------------------------------------------------------------------------------
 
 def _demo(args: argparse.Namespace) -> int:
-    from ncc import demo
+    from ncc import demo, history
     from ncc.auth import Auth, Role
     from ncc.monitor import Monitor
     from ncc.sim import SimFleet
@@ -153,6 +153,7 @@ def _demo(args: argparse.Namespace) -> int:
     monitor = web = sims = None
     try:
         config = demo.demo_config(root, central, listen)
+        print(history.seed_store(config.store.path, fleet, seed=args.seed), flush=True)
         monitor = Monitor(config, fleet=fleet).start()
         password = demo.new_password()
         auth = Auth(config.store.path)

@@ -25,8 +25,9 @@ from __future__ import annotations
 import math
 import re
 import statistics
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from enum import Enum
 from typing import Any
@@ -434,41 +435,47 @@ def _share(part: int, whole: int) -> float | None:
     return None if whole == 0 else part / whole
 
 
+def clip(log: SiteLog, period: Period) -> SiteLog:
+    """The log's visits, help requests and labels in ``period`` (the outages stay whole:
+    one that began before the period may still be going on)."""
+    a, b = period.start(), period.end()
+
+    def cut(items: tuple[Any, ...], when: Any) -> tuple[Any, ...]:
+        return items[bisect_left(items, a, key=when):bisect_left(items, b, key=when)]
+
+    return replace(log, visits=cut(log.visits, lambda v: v.issued),
+                   helps=cut(log.helps, lambda h: h.ts), labels=cut(log.labels, lambda x: x[0]))
+
+
 def figures(logs: Sequence[SiteLog], period: Period, hours: Hours = Hours(),
             until: datetime | None = None) -> Figures:
     """The figures of one site (one log) or the city (every log), pooled over ``period``;
     ``until``: opening hours after it (the future) are not counted."""
-    visits = [v for log in logs for v in log.visits if period.contains(v.issued)]
+    logs = [clip(log, period) for log in logs]
+    visits = [v for log in logs for v in log.visits]
     assisted = [v for v in visits if v.assisted]
     braille = [v for v in visits if v.braille]
-    independent = sum(1 for v in braille if v.independent)
     pharmacy = [log for log in logs if log.site.pharmacy]
-    labelled = sum(min(_labels(log, period), sum(1 for v in log.visits
-                                                   if period.contains(v.issued)
-                                                   and v.independent))
-                   for log in pharmacy)
-    helps = [h for log in logs for h in log.helps if period.contains(h.ts)]
+    labelled = sum(min(sum(n for _, n in log.labels),
+                       sum(1 for v in log.visits if v.independent)) for log in pharmacy)
+    helps = [h for log in logs for h in log.helps]
     answered = [(h.answered - h.ts).total_seconds() for h in helps if h.answered is not None]
     open_s = down_s = 0.0
     for log in logs:
         o, d = _availability(log, period, hours, until)
         open_s, down_s = open_s + o, down_s + d
     touching = [o for log in logs for o in log.outages
-                if o.touched and period.contains(o.start)]
+                if o.touched and period.start() <= o.start < period.end()]
     return Figures(
-        tickets=len(visits), braille=len(braille), independent=independent,
+        tickets=len(visits), braille=len(braille),
+        independent=sum(1 for v in braille if v.independent),
         pharmacy=bool(pharmacy), labelled=labelled,
-        braille_pharmacy=sum(1 for log in pharmacy for v in log.visits
-                             if v.braille and period.contains(v.issued)),
+        braille_pharmacy=sum(1 for log in pharmacy for v in log.visits if v.braille),
         assisted=Group.of(assisted), others=Group.of([v for v in visits if not v.assisted]),
         open_s=open_s, down_s=down_s, outages=len(touching),
         touched=sum(o.touched for o in touching), helps=len(helps), answered=len(answered),
         answer=Times.of(answered),
     )
-
-
-def _labels(log: SiteLog, period: Period) -> int:
-    return sum(n for t, n in log.labels if period.contains(t))
 
 
 def _availability(log: SiteLog, period: Period, hours: Hours, until: datetime | None
@@ -523,12 +530,16 @@ def report(sites: Sequence[SiteInfo], events: Sequence[Event], period: Period, *
 
     ``events``: the period's events (device events before it may be included: they give
     the devices' state at its start)."""
-    logs = [site_log(s, events) for s in sites]
+    by_site: dict[str, list[Event]] = {}
+    for e in events:
+        by_site.setdefault(e.site, []).append(e)
+    logs = [site_log(s, by_site.get(s.id, [])) for s in sites]
     parts = period.split(trend)
     rows = tuple(SiteReport(log.site, figures([log], period, hours, until),
                             tuple((p, figures([log], p, hours, until)) for p in parts))
                  for log in logs)
-    inside = [e.ts for e in events if period.contains(e.ts)]
+    start, end = period.start(), period.end()
+    inside = [e.ts for e in events if start <= e.ts < end]
     return Report(period, rows, figures(logs, period, hours, until),
                   tuple((p, figures(logs, p, hours, until)) for p in parts),
                   min(inside, default=None), max(inside, default=None))

@@ -169,6 +169,7 @@ class Store(Protocol):
     def day_events(self, site: str, day: str) -> list[tuple[str, str, dict[str, Any]]]: ...
     def day_counts(self, day: str) -> dict[str, dict[str, int]]: ...
     def period_events(self, first_day: str, last_day: str) -> list[dict[str, Any]]: ...
+    def period_mark(self, first_day: str, last_day: str) -> tuple[int, int]: ...
     def open_alarm(self, site: str, node: str | None, kind: str, detail: str, severity: str,
                    at: float) -> AlarmRow: ...
     def update_alarm_detail(self, alarm_id: int, detail: str) -> None: ...
@@ -480,6 +481,14 @@ class SqliteStore:
                 " ORDER BY cursor", (first_day, last_day, first_day)).fetchall()
         return [{"site": r[0], "node": r[1], "epoch": r[2], "seq": r[3], "ts": r[4],
                  "type": r[5], "data": json.loads(r[6])} for r in rows]
+
+    def period_mark(self, first_day: str, last_day: str) -> tuple[int, int]:
+        """(how many, newest cursor) of the events of those days: unchanged, so are they."""
+        with self._lock:
+            n, newest = self._db.execute(
+                "SELECT count(*), ifnull(max(cursor), 0) FROM event WHERE day BETWEEN ? AND ?",
+                (first_day, last_day)).fetchone()
+        return int(n), int(newest)
 
     # --- alarms -----------------------------------------------------------------------
 

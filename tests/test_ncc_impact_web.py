@@ -69,7 +69,7 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Web]:
 
 
 def test_the_api_returns_the_known_figures(web: Web) -> None:
-    body = web.json("/api/v1/impact?month=2026-11")
+    body = web.json("/api/v1/impact?month=2026-11&trend=day")
     assert body["period"] == {"kind": "month", "label": "2026-11", "first": "2026-11-01",
                               "last": "2026-11-30"}
     assert len(body["sites"]) == 16
@@ -85,7 +85,7 @@ def test_the_api_returns_the_known_figures(web: Web) -> None:
 
 
 def test_the_api_for_one_site_by_week(web: Web) -> None:
-    body = web.json("/api/v1/impact?month=2026-11&site=janti&trend=week")
+    body = web.json("/api/v1/impact?month=2026-11&site=janti")  # weeks by default
     assert [s["site"] for s in body["sites"]] == ["janti"]
     assert [t["period"] for t in body["sites"][0]["trend"]][:2] == ["2026-W44", "2026-W45"]
 
@@ -122,7 +122,7 @@ def page(browser: Browser, web: Web) -> Iterator[Page]:
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.goto("/login?next=/dampak%3Fmonth%3D2026-11%26site%3Djanti")
+    pg.goto("/login?next=/dampak%3Fmonth%3D2026-11%26site%3Djanti%26trend%3Dday")
     pg.get_by_label("Nama pengguna").fill("budi")
     pg.get_by_label("Kata sandi").fill(PASSWORD)
     pg.get_by_role("button", name="Masuk").click()
@@ -154,7 +154,7 @@ def test_the_impact_page_shows_the_city_table_and_the_trends(page: Page) -> None
 
 def test_choosing_another_site_and_weeks_from_the_keyboard(page: Page) -> None:
     page.get_by_label("Tren puskesmas").select_option("arjuno")
-    page.get_by_label("Tren per").select_option("week")
+    page.get_by_label("Tren per").select_option("week")  # the default; the page had days
     page.get_by_role("button", name="Tampilkan").press("Enter")
     expect(page.get_by_role("heading", name="Tren UPT Puskesmas Arjuno")).to_be_visible()
     page.get_by_text("Tabel tren UPT Puskesmas Arjuno").click()

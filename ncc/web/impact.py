@@ -1,9 +1,9 @@
 """The "Dampak" (impact) page and ``GET /api/v1/impact``: the figures of ``ncc.impact``
-for a month, per puskesmas and for the city, with a trend per day (or week).
+for a month, per puskesmas and for the city, with a trend per week (or day).
 
 Query: ``month`` (YYYY-MM, default the current month in WIB), ``site`` (one puskesmas's
 trend on the page; the API then returns only that puskesmas and the city), ``trend``
-(``day`` or ``week``). The same month and the same stored events give the same answer.
+(``week``, the default, or ``day``). The same month and the same stored events give the same answer.
 """
 
 from __future__ import annotations
@@ -39,14 +39,13 @@ def month_report(monitor: Monitor, req: Request) -> tuple[Report, str | None, st
     except ImpactError as e:
         raise BadRequest(str(e)) from None
     site = params.ident(params.one(req.query, "site"), "site")
-    trend = params.choice(params.one(req.query, "trend"), "trend", TRENDS) or "day"
+    trend = params.choice(params.one(req.query, "trend"), "trend", TRENDS) or "week"
     sites = report.sites_of(monitor.fleet)
     if site is not None and site not in {s.id for s in sites}:
         raise NotFound(f"no site {site}")
-    latest = monitor.store.events(limit=1, descending=True)
     until = now.replace(second=0, microsecond=0)
-    key = (period, trend, latest[0]["cursor"] if latest else 0,
-           until if period.end() > until else None)
+    mark = monitor.store.period_mark(period.first.isoformat(), period.last.isoformat())
+    key = (period, trend, mark, until if period.end() > until else None)
     with _lock:
         cached = _cache.get(key)
     if cached is None:
