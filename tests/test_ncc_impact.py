@@ -183,3 +183,9 @@ def test_shown_figures_hide_small_groups(store: SqliteStore) -> None:
 def test_a_bad_month_is_one_clear_error(text: str) -> None:
     with pytest.raises(ImpactError, match=r"month: .* is not YYYY-MM"):
         impact.month(text)
+
+
+def test_the_docstring_examples() -> None:
+    import doctest
+
+    assert doctest.testmod(impact).failed == 0
