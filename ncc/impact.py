@@ -478,17 +478,32 @@ def figures(logs: Sequence[SiteLog], period: Period, hours: Hours = Hours(),
     )
 
 
-def _availability(log: SiteLog, period: Period, hours: Hours, until: datetime | None
-                  ) -> tuple[float, float]:
-    """Opening-hour seconds of the site and those in which any kiosk path was down; only
-    days on which the site recorded something count (a holiday is not availability)."""
-    kiosks = set(log.site.kiosk_nodes) | {v.node for v in log.visits if v.kiosk}
-    if not kiosks:
+def kiosk_nodes(log: SiteLog) -> list[str]:
+    return sorted(set(log.site.kiosk_nodes) | {v.node for v in log.visits if v.kiosk})
+
+
+def node_availability(log: SiteLog, period: Period, hours: Hours = Hours(),
+                      until: datetime | None = None) -> dict[str, float | None]:
+    """Each kiosk node's share of opening hours with its kiosk path working."""
+    out: dict[str, float | None] = {}
+    for node in kiosk_nodes(log):
+        open_s, down_s = _availability(log, period, hours, until, node)
+        out[node] = None if open_s <= 0 else 1.0 - down_s / open_s
+    return out
+
+
+def _availability(log: SiteLog, period: Period, hours: Hours, until: datetime | None,
+                  node: str | None = None) -> tuple[float, float]:
+    """Opening-hour seconds of the site and those in which any kiosk path (or ``node``'s)
+    was down; only days on which the site recorded something count (a holiday is not
+    availability)."""
+    if not kiosk_nodes(log):
         return 0.0, 0.0
     spans = [(a, min(b, until) if until else b) for a, b in hours.spans(period)
              if a.date() in log.days]
     spans = [(a, b) for a, b in spans if b > a]
-    down = _merge([(o.start, o.end or period.end()) for o in log.outages])
+    down = _merge([(o.start, o.end or period.end()) for o in log.outages
+                   if node is None or o.node == node])
     open_s = sum((b - a).total_seconds() for a, b in spans)
     down_s = sum(max(0.0, (min(b, d1) - max(a, d0)).total_seconds())
                  for a, b in spans for d0, d1 in down)
@@ -511,6 +526,7 @@ class SiteReport:
     site: SiteInfo
     figures: Figures
     trend: tuple[tuple[Period, Figures], ...]
+    nodes: tuple[tuple[str, float | None], ...] = ()  # each kiosk node's availability
 
 
 @dataclass(frozen=True)
@@ -536,7 +552,8 @@ def report(sites: Sequence[SiteInfo], events: Sequence[Event], period: Period, *
     logs = [site_log(s, by_site.get(s.id, [])) for s in sites]
     parts = period.split(trend)
     rows = tuple(SiteReport(log.site, figures([log], period, hours, until),
-                            tuple((p, figures([log], p, hours, until)) for p in parts))
+                            tuple((p, figures([log], p, hours, until)) for p in parts),
+                            tuple(node_availability(log, period, hours, until).items()))
                  for log in logs)
     start, end = period.start(), period.end()
     inside = [e.ts for e in events if start <= e.ts < end]
@@ -660,6 +677,8 @@ def as_json(r: Report) -> dict[str, Any]:
                  "trend": [{"period": p.label, "figures": block(f)} for p, f in r.city_trend]},
         "sites": [{"site": s.site.id, "name": s.site.name, "pharmacy": s.site.pharmacy,
                    "figures": block(s.figures),
+                   "availability_nodes": {n: None if a is None else round(100.0 * a, 1)
+                                          for n, a in s.nodes},
                    "trend": [{"period": p.label, "figures": block(f)} for p, f in s.trend]}
                   for s in r.sites],
     }

@@ -189,3 +189,42 @@ def test_the_docstring_examples() -> None:
     import doctest
 
     assert doctest.testmod(impact).failed == 0
+
+
+def ev(node: str, hhmm: str, type_: str, **data: object) -> Event:
+    h, m = (int(x) for x in hhmm.split(":"))
+    return Event("dua", node, datetime(2026, 11, 2, h, m, tzinfo=WIB), type_, data)
+
+
+@pytest.mark.parametrize(("faults", "site_down_h", "nodes"), [
+    ([], 0.0, {"kios-1": 1.0, "kios-2": 1.0}),
+    ([("kios-2", "09:00", "10:00")], 1.0, {"kios-1": 1.0, "kios-2": 6 / 7}),
+    # overlapping faults of both kiosks: the site is down for their union
+    ([("kios-1", "09:00", "10:00"), ("kios-2", "09:30", "11:00")], 2.0,
+     {"kios-1": 6 / 7, "kios-2": 5.5 / 7}),
+    # before opening and after closing do not count
+    ([("kios-1", "05:00", "08:00"), ("kios-1", "13:00", "16:00")], 2.0,
+     {"kios-1": 5 / 7, "kios-2": 1.0}),
+])
+def test_availability_per_site_and_per_kiosk_node(
+        faults: list[tuple[str, str, str]], site_down_h: float, nodes: dict[str, float]) -> None:
+    site = impact.SiteInfo("dua", "Dua kios", ("kios-1", "kios-2"))
+    events = [ev("kios-1", "00:00", "queue.reset", series=1, day="2026-11-02")]
+    for node, start, end in faults:
+        events += [ev(node, start, "device.fault", device="printer", state="paper_out"),
+                   ev(node, end, "device.recovered", device="printer", state="ok")]
+    day = Period("day", date(2026, 11, 2), date(2026, 11, 2))
+    r = impact.report([site], events, day)
+    assert r.city.down_s == site_down_h * 3600 and r.city.open_s == 7 * 3600
+    assert dict(r.sites[0].nodes) == pytest.approx(nodes)
+
+
+def test_a_button_stuck_while_another_recovers_keeps_the_path_down() -> None:
+    site = impact.SiteInfo("dua", "Dua kios", ("kios-1",))
+    events = [ev("kios-1", "08:00", "device.fault", device="button", name="A", state="stuck"),
+              ev("kios-1", "09:00", "device.fault", device="button", name="B", state="stuck"),
+              ev("kios-1", "09:30", "device.recovered", device="button", name="A"),
+              ev("kios-1", "10:00", "device.recovered", device="button", name="B"),
+              ev("kios-1", "11:00", "device.fault", device="bpjs", state="refused")]
+    day = Period("day", date(2026, 11, 2), date(2026, 11, 2))
+    assert impact.report([site], events, day).city.down_s == 2 * 3600  # bpjs: not the path

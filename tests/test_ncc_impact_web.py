@@ -74,7 +74,7 @@ def test_the_api_returns_the_known_figures(web: Web) -> None:
                               "last": "2026-11-30"}
     assert len(body["sites"]) == 16
     j = next(s for s in body["sites"] if s["site"] == "janti")
-    assert j["pharmacy"] is True
+    assert j["pharmacy"] is True and j["availability_nodes"] == {"kios-1": 96.4}
     f = j["figures"]
     assert (f["tickets"], f["braille"], f["independence"], f["availability"]) == (
         24, 14, 71.4, 96.4)
