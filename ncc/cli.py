@@ -153,7 +153,7 @@ def _demo(args: argparse.Namespace) -> int:
     monitor = web = sims = None
     try:
         config = demo.demo_config(root, central, listen)
-        print(history.seed_store(config.store.path, fleet, seed=args.seed), flush=True)
+        seeded = history.seed_store(config.store.path, fleet, seed=args.seed)
         monitor = Monitor(config, fleet=fleet).start()
         password = demo.new_password()
         auth = Auth(config.store.path)
@@ -167,6 +167,7 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"broker: mqtts://127.0.0.1:{central.port} (log {central.log}); "
               f"{sum(len(s.nodes) for s in fleet.sites)} simulated nodes in "
               f"{len(fleet.sites)} puskesmas; files in {root}", flush=True)
+        print(seeded, flush=True)
         print("Ctrl-C stops everything.", flush=True)
         _wait_for_signal()
     finally:
