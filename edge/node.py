@@ -324,6 +324,7 @@ class Node:
 
         stuck = sorted(n for p in self._boards.values() for n in p.panel.stuck_buttons())
         cells = self.ctx.cells.state().value if self.ctx.cells else DeviceState.DISABLED.value
+        link = self.ctx.notifier.link_health()
         return {
             "printer": state(self.ctx.printer),
             "embosser": state(self.ctx.embosser),
@@ -334,6 +335,7 @@ class Node:
             **({"bpjs": self.bpjs.health()} if self.bpjs is not None else {}),
             "uptime_s": round(time.monotonic() - self._started, 1),
             "version": __version__,
+            **({"mqtt": link} if link is not None else {}),
         }
 
     # --- BPJS Antrean FKTP (docs/bpjs.md) ----------------------------------------------
@@ -432,3 +434,7 @@ class Node:
         snapshot = {"waiting": engine.waiting(), "serving": serving,
                     "last_called": engine.last_called(), "issued": issued}
         return {**snapshot, "day": day} if day is not None else snapshot
+
+    def continue_numbers(self, last_numbers: dict[str, int], *, day: str | None = None) -> bool:
+        """Continue ``day``'s numbers after these (a fresh database; edge/mqtt/site_queue)."""
+        return self.ctx.engine.continue_numbers(last_numbers, day=day)

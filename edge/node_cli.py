@@ -34,6 +34,7 @@ from edge import __version__
 from edge.bpjs.calls import Patient
 from edge.braille.codec import decode, to_unicode
 from edge.config import ConfigError, MqttConfig, NodeConfig, load_config
+from edge.context import Offline
 from edge.mqtt.link import LinkOptions, MqttLink
 from edge.node import Board, Hardware, Node
 from edge.node_actions import CommandError
@@ -87,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
         if link is not None:
             node.ctx.notifier = link
             stack.callback(link.close)
+            # Runs first: a closed link raises LinkClosed when notified.
+            stack.callback(setattr, node.ctx, "notifier", Offline())
         print(f"ready {config.site}/{config.node} roles={','.join(sorted(config.roles))}",
               flush=True)
         if sim is not None:
