@@ -73,7 +73,9 @@ def _burst_is_answered(live: LiveNode, staff: MqttProbe, bursts: int = 5) -> Non
     for _ in range(bursts):
         ids = [str(uuid.uuid4()) for _ in range(20)]
         for command_id in ids:  # back to back, without waiting for replies
-            staff.client.publish(TOPICS.cmd("selftest"), json.dumps({"id": command_id}), qos=1)
+            # call_next on an empty queue: answered ok, changes nothing, starts nothing long
+            staff.client.publish(TOPICS.cmd("call_next"),
+                                 json.dumps({"id": command_id, "counter": 1}), qos=1)
         wanted = set(ids)
         got = staff.collect(lambda g, wanted=wanted: {
             json.loads(m.payload)["id"] for m in g if m.topic == TOPICS.reply} >= wanted)
