@@ -136,3 +136,14 @@ def test_no_database_is_one_line(tmp_path: Path) -> None:
                     encoding="utf-8")
     done = brexit("--month", "2026-11", "--out", str(tmp_path / "x.csv"), "--config", str(conf))
     assert done.returncode == 2 and "store.path: no NCC database" in done.stderr
+
+
+@needs_poppler
+def test_one_site_pdf_has_its_page_and_the_city_table(config: Path) -> None:
+    out = config.parent / "janti.pdf"
+    assert brexit("--month", "2026-11", "--site", "janti", "--out", str(out),
+                  "--config", str(config)).returncode == 0
+    pages = [p for p in pdf_text(out) if p.strip()]
+    assert [p.splitlines()[0].strip() for p in pages if "Per minggu" in p] == [
+        "UPT Puskesmas Janti (janti)"]
+    assert "Tabel kota" in pages[1] and "UPT Puskesmas Arjuno" in pages[1]
