@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "edge.speech.cli",  # brexit announce
     "edge.bench",  # brexit bench
     "edge.cells.cli",  # brexit cells
+    "edge.pharmacy.cli",  # brexit label
     "mqtt_config.cli",  # brexit broker
     "edge.bpjs.cli",  # brexit bpjs
     "edge.selftest.cli",  # brexit selftest

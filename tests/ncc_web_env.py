@@ -88,6 +88,22 @@ class Ncc:
         assert session is not None
         return cookie, session.csrf
 
+    def selftests_done(self) -> int:
+        """How many self-test results of the node the NCC has stored (``selftest`` events)."""
+        count, after = 0, 0
+        while True:
+            page = self.monitor.events(site=SITE, node=NODE, after=after, limit=1000)
+            count += sum(1 for e in page["items"] if e["type"] == "selftest")
+            if not page["items"]:
+                return count
+            after = page["next"]
+
+    def wait_selftest(self, before: int) -> None:
+        """Wait until the self-test the node started has ended (its result reached the NCC):
+        while it runs it asks for each button, so a press is an answer, not a ticket."""
+        wait_until(lambda: self.selftests_done() > before, "the node's self-test result",
+                   timeout=180)
+
     def open_alarm(self, kind: str) -> dict[str, Any]:
         found: list[dict[str, Any]] = []
 

@@ -361,9 +361,12 @@ def test_operator_acknowledges_an_alarm_and_it_is_audited(ncc: Ncc) -> None:
 
 
 def test_selftest_reaches_the_node_and_its_reply_comes_back(ncc: Ncc) -> None:
+    before = ncc.selftests_done()
     reply = ncc.call("POST", f"/api/v1/nodes/{SITE}/{NODE}/cmd/selftest", role="operator",
                      body={}).json()
     assert reply["ok"] is True, reply
+    assert reply["data"] == {"started": True, "trigger": "command"}
+    ncc.wait_selftest(before)  # its result arrives as the node's selftest event
     assert len(reply["id"]) == 36
     audit = ncc.call("GET", "/api/v1/audit", role="viewer").json()
     assert any(e["user"] == "skrip" and e["target"] == f"{SITE}/{NODE}" and "selftest" in
