@@ -123,9 +123,16 @@ def _ticket(kiosk: str, day: date, service: str, assisted: bool, serial: dict[st
                    {"number": number, "counter": counter}))
     if assisted and pharmacy and rng.random() < 0.7:
         out.append(Raw(_at(day, done + rng.uniform(5, 30)), pharmacy[0], "label.printed",
-                       {"labels": 1, "braille_lines": rng.randint(4, 9),
-                        "outputs": ["embosser", "printer", "speaker"], "source": "form"}))
+                       {"labels": 1, "classes": _classes(rng), "braille_lines": rng.randint(2, 4),
+                        "outputs": ["embosser", "printer", "speech"], "source": "form"}))
     return out
+
+
+def _classes(rng: random.Random) -> dict[str, int]:
+    """A label's drug classes, as the pharmacy node counts them."""
+    oral = int(rng.random() < 0.85)
+    return {"oral": oral, "external": 1 - oral, "antibiotic": int(rng.random() < 0.3),
+            "suspension": int(rng.random() < 0.1), "sedating": int(rng.random() < 0.2)}
 
 
 def events(fleet: Fleet, today: date, *, days: int = DAYS, seed: int = 1,

@@ -33,6 +33,7 @@ JANTI = SiteInfo("janti", "UPT Puskesmas Janti", ("kios-1",), pharmacy=True)
 ARJUNO = SiteInfo("arjuno", "UPT Puskesmas Arjuno", ("kios-1",), pharmacy=False)
 SITES = (JANTI, ARJUNO)
 MONTH = "2026-11"
+ORAL = {"oral": 1, "external": 0, "antibiotic": 0, "suspension": 0, "sedating": 0}
 OPEN_S = 4 * 7 * 3600  # janti: 4 days with events (2-5 November), 7 opening hours each
 
 # The answers, worked out by hand from the script below.
@@ -112,8 +113,8 @@ def janti() -> Script:
         s.ticket(d2, f"B-{j + 1:03d}", issued, assisted=False, called=hm(issued, 20),
                  done=hm(issued, 30))
     for hhmm in ("12:00", "12:30"):
-        s.add(d2, hhmm, "label.printed", node="farmasi-1", labels=1,
-              outputs=["embosser", "printer", "speaker"], source="form")
+        s.add(d2, hhmm, "label.printed", node="farmasi-1", labels=1, classes=ORAL,
+              outputs=["embosser", "printer", "speech"], source="form")
 
     s.reset(d3, 2)
     s.ticket(d3, "A-001", "08:00", assisted=True, called="08:10")
@@ -134,10 +135,10 @@ def janti() -> Script:
     s.add(d3, "11:11", "ticket.recalled", number="B-001", counter=1, calls=2)
     s.add(d3, "11:12", "ticket.recalled", number="B-001", counter=1, calls=3)
     s.add(d3, "11:20", "ticket.completed", number="B-001", counter=1)
-    s.add(d3, "12:00", "label.printed", node="farmasi-1", labels=1,
+    s.add(d3, "12:00", "label.printed", node="farmasi-1", labels=1, classes=ORAL,
           outputs=["embosser", "printer"], source="form")
-    s.add(d3, "12:10", "label.printed", node="farmasi-1", labels=1, outputs=["printer"],
-          source="form")
+    s.add(d3, "12:10", "label.printed", node="farmasi-1", labels=1, classes=ORAL,
+          outputs=["printer"], source="form")
 
     s.reset(d4, 3)
     s.ticket(d4, "A-001", "08:00", assisted=True, called="08:05", done="08:10")

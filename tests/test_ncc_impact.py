@@ -228,3 +228,13 @@ def test_a_button_stuck_while_another_recovers_keeps_the_path_down() -> None:
               ev("kios-1", "11:00", "device.fault", device="bpjs", state="refused")]
     day = Period("day", date(2026, 11, 2), date(2026, 11, 2))
     assert impact.report([site], events, day).city.down_s == 2 * 3600  # bpjs: not the path
+
+
+def test_the_generated_month_is_valid_by_the_contract() -> None:
+    from contract.schemas import Schemas
+
+    schemas = Schemas.load()
+    for _, e in [*janti().events, *arjuno().events]:
+        body = {"id": e.id, "site": e.site, "node": e.node, "epoch": e.epoch, "seq": e.seq,
+                "ts": e.ts, "type": e.type, "data": e.data}
+        assert schemas.errors("event", body) == [], body
