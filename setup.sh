@@ -24,9 +24,11 @@ grep -qs "Raspberry Pi" /proc/device-tree/model && is_pi=1
 packages=(python3 python3-venv python3-dev build-essential espeak-ng libespeak-ng1 alsa-utils
           mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev openssl sox tzdata
           fonts-dejavu-core mtools)
-# chromium: the dashboard's browser tests; the rest: provisioning and the boot test
-[ "$dev" -eq 1 ] && packages+=(nats-server chromium cloud-init debootstrap qemu-user-static
-                               binfmt-support qemu-system-arm ipxe-qemu e2fsprogs)
+# chromium: the dashboard's browser tests; poppler-utils: the impact report's PDF tests;
+# the rest: provisioning and the boot test
+[ "$dev" -eq 1 ] && packages+=(nats-server chromium poppler-utils cloud-init debootstrap
+                               qemu-user-static binfmt-support qemu-system-arm ipxe-qemu
+                               e2fsprogs)
 [ "$is_pi" -eq 1 ] && packages+=(python3-lgpio)
 
 missing=()

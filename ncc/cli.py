@@ -43,6 +43,13 @@ def register(subparsers: Any) -> None:
     demo.add_argument("--seed", type=int, default=1, help="the simulation's random seed")
     demo.set_defaults(func=_guarded(_demo))
 
+    report = sub.add_parser("report", help="the monthly impact report (PDF or CSV)")
+    report.add_argument("--month", required=True, help="YYYY-MM, e.g. 2026-11")
+    report.add_argument("--site", default=None, help="one puskesmas only (its id)")
+    report.add_argument("--out", type=Path, required=True, help="FILE.pdf or FILE.csv")
+    report.add_argument("--config", type=Path, default=None, help="ncc.toml (its store.path)")
+    report.set_defaults(func=_guarded(_report))
+
     for name, help_text, func in (("user", "add or update a dashboard login", _user_add),
                                   ("token", "add a bearer token (scripts, Prometheus)",
                                    _token_add)):
@@ -70,6 +77,15 @@ def _config(path: Path | None) -> NccConfig:
     config = load_config(path)
     load_fleet(config.fleet.path)  # a broken inventory stops us here, with its field
     return config
+
+
+def _report(args: argparse.Namespace) -> int:
+    from ncc import report
+
+    config = _config(args.config)
+    print(report.run(config.store.path, load_fleet(config.fleet.path), args.month, args.out,
+                     args.site))
+    return 0
 
 
 # --- serve ---------------------------------------------------------------------------------
@@ -118,7 +134,7 @@ def _wait_for_signal() -> None:
 # --- demo ----------------------------------------------------------------------------------
 
 def _demo(args: argparse.Namespace) -> int:
-    from ncc import demo
+    from ncc import demo, history
     from ncc.auth import Auth, Role
     from ncc.monitor import Monitor
     from ncc.sim import SimFleet
@@ -134,6 +150,7 @@ def _demo(args: argparse.Namespace) -> int:
     monitor = web = sims = None
     try:
         config = demo.demo_config(root, central, listen)
+        seeded = history.seed_store(config.store.path, fleet, seed=args.seed)
         monitor = Monitor(config, fleet=fleet).start()
         password = demo.new_password()
         auth = Auth(config.store.path)
@@ -147,6 +164,7 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"broker: mqtts://127.0.0.1:{central.port} (log {central.log}); "
               f"{sum(len(s.nodes) for s in fleet.sites)} simulated nodes in "
               f"{len(fleet.sites)} puskesmas; files in {root}", flush=True)
+        print(seeded, flush=True)
         print("Ctrl-C stops everything.", flush=True)
         _wait_for_signal()
     finally:

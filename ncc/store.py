@@ -168,6 +168,8 @@ class Store(Protocol):
     def queues(self) -> dict[str, dict[str, Any]]: ...
     def day_events(self, site: str, day: str) -> list[tuple[str, str, dict[str, Any]]]: ...
     def day_counts(self, day: str) -> dict[str, dict[str, int]]: ...
+    def period_events(self, first_day: str, last_day: str) -> list[dict[str, Any]]: ...
+    def period_mark(self, first_day: str, last_day: str) -> tuple[int, int]: ...
     def open_alarm(self, site: str, node: str | None, kind: str, detail: str, severity: str,
                    at: float) -> AlarmRow: ...
     def update_alarm_detail(self, alarm_id: int, detail: str) -> None: ...
@@ -468,6 +470,25 @@ class SqliteStore:
         for site, kind, n in rows:
             out.setdefault(site, {})[kind] = int(n)
         return out
+
+    def period_events(self, first_day: str, last_day: str) -> list[dict[str, Any]]:
+        """The events of local days ``first_day``..``last_day`` (inclusive), and the device
+        events before them (the devices' state at the start); for ``ncc.impact``."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT site, node, epoch, seq, ts, type, data FROM event"
+                " WHERE day BETWEEN ? AND ? OR (day < ? AND type LIKE 'device.%')"
+                " ORDER BY cursor", (first_day, last_day, first_day)).fetchall()
+        return [{"site": r[0], "node": r[1], "epoch": r[2], "seq": r[3], "ts": r[4],
+                 "type": r[5], "data": json.loads(r[6])} for r in rows]
+
+    def period_mark(self, first_day: str, last_day: str) -> tuple[int, int]:
+        """(how many, newest cursor) of the events of those days: unchanged, so are they."""
+        with self._lock:
+            n, newest = self._db.execute(
+                "SELECT count(*), ifnull(max(cursor), 0) FROM event WHERE day BETWEEN ? AND ?",
+                (first_day, last_day)).fetchone()
+        return int(n), int(newest)
 
     # --- alarms -----------------------------------------------------------------------
 

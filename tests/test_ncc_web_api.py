@@ -38,6 +38,7 @@ API = [
     ("POST", "/api/v1/silences", "operator"),
     ("GET", "/api/v1/events?after=0", "viewer"),
     ("GET", "/api/v1/audit", "viewer"),
+    ("GET", "/api/v1/impact", "viewer"),
 ]
 PAGES = [
     ("GET", "/", "viewer"),
@@ -46,6 +47,7 @@ PAGES = [
     ("GET", f"/nodes/{SITE}/{NODE}", "viewer"),
     ("GET", "/alarms", "viewer"),
     ("GET", "/audit", "viewer"),
+    ("GET", "/dampak", "viewer"),
     ("POST", f"/nodes/{SITE}/{NODE}/cmd", "operator"),
     ("POST", "/alarms/999999/ack", "operator"),
     ("POST", "/silences", "operator"),

@@ -59,7 +59,7 @@ def _api(fn: Callable[..., Response]) -> Handler:
 
 
 def table() -> tuple[Route, ...]:
-    from ncc.web import pages
+    from ncc.web import impact, pages
 
     A, P, V, OP = Kind.API, Kind.PAGE, Access.VIEWER, Access.OPERATOR
     v1 = "/api/v1/"
@@ -75,6 +75,7 @@ def table() -> tuple[Route, ...]:
         route("POST", v1 + "silences", _api(api.silences), OP, A),
         route("GET", v1 + "events", _api(api.events), V, A),
         route("GET", v1 + "audit", _api(api.audit), V, A),
+        route("GET", v1 + "impact", _api(impact.api), V, A),
         route("GET", v1 + "stream", pages.no_handler, V, Kind.STREAM),
         route("GET", "/metrics", pages.metrics, Access.METRICS, A),
         route("GET", "/static/{file}", pages.static, Access.PUBLIC, P),
@@ -90,6 +91,7 @@ def table() -> tuple[Route, ...]:
         route("POST", "/alarms/{id}/ack", pages.ack, OP, P),
         route("POST", "/silences", pages.silence, OP, P),
         route("GET", "/audit", pages.audit, V, P),
+        route("GET", "/dampak", impact.page, V, P),
     )
 
 
