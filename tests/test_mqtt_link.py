@@ -167,7 +167,8 @@ def test_contract_end_to_end_through_the_bridge(broker_pair: BrokerPair, tmp_pat
             got = gather(ncc, got, lambda g: len(event_seqs(g)) >= 4)  # + ticket.called
             # The NCC acks: the node forgets what is covered.
             assert live.link.state().backlog == 4
-            ncc.publish(TOPICS.ack, b'{"seq": 3}', retain=True)
+            epoch = payloads_on(got, TOPICS.event)[0]["epoch"]
+            ncc.publish(TOPICS.ack, json.dumps({"epoch": epoch, "seq": 3}), retain=True)
             wait_until(lambda: live.link.state().acked_seq == 3, "the ack to reach the node")
             assert live.link.state().backlog == 1
         got = gather(ncc, got, until_topic(TOPICS.status, lambda p: not p["online"]))

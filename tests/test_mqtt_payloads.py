@@ -87,13 +87,18 @@ def test_invalid_ids_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    ("raw", "seq"),
-    [(b'{"seq": 0}', 0), (b'{"seq": 41}', 41), (b'{"seq": -1}', None), (b'{"seq": "4"}', None),
-     (b'{"seq": true}', None), (b'{"seq": 4.0}', None), (b"[4]", None), (b"", None),
-     (b"\xff\xfe", None), (b'{"sq": 4}', None), (b"[" * 5000, None)],
+    ("raw", "parsed"),
+    [(b'{"seq": 0}', (None, 0)), (b'{"seq": 41}', (None, 41)), (b'{"seq": -1}', None),
+     (b'{"seq": "4"}', None), (b'{"seq": true}', None), (b'{"seq": 4.0}', None),
+     (b"[4]", None), (b"", None), (b"\xff\xfe", None), (b'{"sq": 4}', None),
+     (b"[" * 5000, None),
+     (b'{"epoch": "9f2c41d07b3e8a65", "seq": 7}', ("9f2c41d07b3e8a65", 7)),
+     (b'{"epoch": "v1", "seq": 7}', ("v1", 7)),
+     (b'{"epoch": "", "seq": 7}', None), (b'{"epoch": 5, "seq": 7}', None),
+     (b'{"epoch": "a b", "seq": 7}', None), (b'{"epoch": "x", "seq": -2}', None)],
 )
-def test_parse_ack(raw: bytes, seq: int | None) -> None:
-    assert payloads.parse_ack(raw) == seq
+def test_parse_ack(raw: bytes, parsed: tuple[str | None, int] | None) -> None:
+    assert payloads.parse_ack(raw) == parsed
 
 
 @pytest.mark.parametrize(
@@ -138,8 +143,8 @@ def test_reply_schema(reply: dict[str, Any], valid: bool) -> None:
 
 
 def _event(type_: str, data: dict[str, Any], **over: Any) -> dict[str, Any]:
-    env = {"id": UUID, "site": "janti", "node": "kiosk-1", "seq": 1,
-           "ts": "2026-11-29T08:00:00+07:00", "type": type_, "data": data}
+    env = {"id": UUID, "site": "janti", "node": "kiosk-1", "epoch": "9f2c41d07b3e8a65",
+           "seq": 1, "ts": "2026-11-29T08:00:00+07:00", "type": type_, "data": data}
     return {**env, **over}
 
 
@@ -158,7 +163,9 @@ def _event(type_: str, data: dict[str, Any], **over: Any) -> dict[str, Any]:
      (_event("ticket.flew", {}), False),
      (_event("help.requested", {}, seq=0), False),
      (_event("help.requested", {}, site="Janti"), False),
-     (_event("help.requested", {}, extra=1), False)],
+     (_event("help.requested", {}, extra=1), False),
+     (_event("help.requested", {}, epoch="a b"), False),
+     ({k: v for k, v in _event("help.requested", {}).items() if k != "epoch"}, False)],
 )
 def test_event_schema(event: dict[str, Any], valid: bool) -> None:
     assert (SCHEMAS.errors("event", event) == []) is valid

@@ -459,12 +459,12 @@ class MqttLink(Closing):
 
     def _on_ack(self, raw: bytes) -> None:
         assert self._outbox is not None
-        seq = payloads.parse_ack(raw)
-        if seq is None:
+        parsed = payloads.parse_ack(raw)
+        if parsed is None:
             log.warning("mqtt: ignoring malformed ack %r", raw[:100])
             return
         before = self._outbox.acked_seq()
-        self._outbox.ack(seq)
+        self._outbox.ack(parsed[1], epoch=parsed[0])
         acked = self._outbox.acked_seq()
         if acked > before:
             self._ack_progress_at = time.monotonic()

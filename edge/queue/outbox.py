@@ -3,6 +3,16 @@
 Writing happens inside the queue engine's transactions (``append``); reading and acking
 happen on the MQTT thread through its own ``Outbox`` connection.
 
+Which acks count (the node's side of the epoch rule, docs/mqtt.md):
+
+- an ack ``{"epoch", "seq"}`` is applied only when ``epoch`` is this database's and ``seq``
+  is at most the highest seq this ``Outbox`` has handed out for sending since it was
+  opened (an ack can never cover an event that was not sent: it is ignored, never capped);
+- an ack without ``epoch`` (contract v1) is applied only by a database that predates
+  epochs (epoch ``"v1"``: its seqs are the ones a v1 NCC counted), with the same limit.
+  A database made with its own epoch ignores every v1 ack: it can only be a retained ack
+  of an earlier life of this node (a re-installed SD card, a damaged database moved aside).
+
 >>> import tempfile, pathlib
 >>> from edge.queue.db import connect
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "q.db"
@@ -14,8 +24,10 @@ happen on the MQTT thread through its own ``Outbox`` connection.
 >>> box = Outbox(path)
 >>> [e.seq for e in box.unacked()], box.backlog()
 ([1], 1)
->>> box.ack(1); box.backlog()
-0
+>>> box.ack(1, epoch="another-life"), box.ack(1, epoch=None), box.backlog()
+(False, False, 1)
+>>> box.ack(1, epoch=box.epoch), box.backlog()
+(True, 0)
 """
 
 from __future__ import annotations
@@ -27,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edge.queue.db import connect, meta_get, meta_set
+from edge.queue.db import LEGACY_EPOCH, connect, meta_get, meta_set
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,7 @@ class Event:
     ts: str
     type: str
     data: dict[str, Any]
+    epoch: str
 
     def envelope(self, site: str, node: str) -> dict[str, Any]:
         """The event payload of the MQTT contract (DESIGN.md)."""
@@ -46,6 +59,7 @@ class Event:
             "id": self.id,
             "site": site,
             "node": node,
+            "epoch": self.epoch,
             "seq": self.seq,
             "ts": self.ts,
             "type": self.type,
@@ -70,18 +84,46 @@ class Outbox:
     def __init__(self, db_path: Path) -> None:
         self._conn = connect(db_path)
         self._conn.row_factory = sqlite3.Row
+        self._epoch = str(meta_get(self._conn, "epoch"))
+        self._handed_out = self.acked_seq()
+
+    @property
+    def epoch(self) -> str:
+        """This database's install identity, in every event envelope and echoed by acks."""
+        return self._epoch
 
     def unacked(self, limit: int = 500, *, after: int = 0) -> list[Event]:
-        """Unacked events in seq order, only those with seq > ``after`` (already sent)."""
+        """Unacked events in seq order, only those with seq > ``after`` (already sent).
+
+        What is returned counts as handed out for sending: acks up to it are accepted.
+        """
         rows = self._conn.execute(
             "SELECT seq, id, ts, type, data FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
             (max(self.acked_seq(), after), limit),
         ).fetchall()
-        return [Event(r["seq"], r["id"], r["ts"], r["type"], json.loads(r["data"])) for r in rows]
+        events = [Event(r["seq"], r["id"], r["ts"], r["type"], json.loads(r["data"]),
+                        self._epoch) for r in rows]
+        if events:
+            self._handed_out = max(self._handed_out, events[-1].seq)
+        return events
 
-    def ack(self, seq: int) -> None:
-        """The NCC has every event up to ``seq``: forget them. Lower acks are ignored."""
-        seq = min(seq, self.last_seq())
+    def accepts(self, seq: int, *, epoch: str | None) -> bool:
+        """Would an ack ``{epoch, seq}`` apply here (see the module's rule)?"""
+        if epoch is None:
+            if self._epoch != LEGACY_EPOCH:
+                return False
+        elif epoch != self._epoch:
+            return False
+        return seq <= self._handed_out
+
+    def ack(self, seq: int, *, epoch: str | None) -> bool:
+        """The NCC has every event of ``epoch`` up to ``seq``: forget them.
+
+        Returns False when the ack is not for this database or covers events not sent
+        (it is then ignored whole). A lower ack than the last one changes nothing.
+        """
+        if not self.accepts(seq, epoch=epoch):
+            return False
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             if seq > int(meta_get(self._conn, "acked_seq") or 0):
@@ -89,8 +131,10 @@ class Outbox:
                 self._conn.execute("DELETE FROM outbox WHERE seq <= ?", (seq,))
             self._conn.execute("COMMIT")
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
             raise
+        return True
 
     def acked_seq(self) -> int:
         return int(meta_get(self._conn, "acked_seq") or 0)

@@ -1,0 +1,162 @@
+"""``brexit ncc demo``: the whole NCC on one machine with nothing else running.
+
+It provisions a central broker with the project's own renderer (``mqtt_config``: TLS from a
+throw-away fleet CA, a password and an ACL per account, one bridge login per puskesmas),
+starts Mosquitto on a free loopback port, runs light simulated kiosk and counter nodes for
+every puskesmas of ``deploy/fleet.toml`` over their sites' bridge logins, and the NCC with
+its dashboard. Ctrl-C (or SIGTERM) stops everything it started.
+"""
+
+from __future__ import annotations
+
+import getpass
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from contract.fleet import Fleet
+from mqtt_config import bundle, pki
+from mqtt_config.render import (
+    Account,
+    AccountKind,
+    BrokerTuning,
+    CentralBroker,
+    Credential,
+)
+from ncc.config import AlarmSettings, FleetSettings, HttpSettings, MqttSettings, NccConfig
+from ncc.config import StoreSettings as StoreConfig
+from ncc.sim import Broker
+
+HOST = "127.0.0.1"
+DEMO_USER = "operator"
+START_TIMEOUT_S = 20.0
+
+
+class DemoError(RuntimeError):
+    """The demo could not start; the message says what and where its log is."""
+
+
+def free_port(host: str = HOST) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class CentralBundle:
+    conf: Path
+    port: int
+    ca_file: Path
+    ncc_password: str
+    bridges: dict[str, str]  # site -> bridge password
+    log: Path
+
+
+def provision_central(root: Path, fleet: Fleet, port: int) -> CentralBundle:
+    """A central broker bundle for every site of ``fleet``, rendered by ``mqtt_config``."""
+    ca = pki.make_ca(root / "ca", name="BREXIT demo CA")
+    site_creds = [Credential(Account(AccountKind.BRIDGE, s.id), pki.new_password())
+                  for s in fleet.sites]
+    data_dir = root / "central-data"
+    broker = CentralBroker(
+        sites=tuple(s.id for s in fleet.sites), install_dir=root / "central",
+        data_dir=data_dir, tls_port=port, tls_bind=HOST,
+        tuning=BrokerTuning(run_user=getpass.getuser()),
+    )
+    creds = bundle.write_central(broker, site_creds, ca, root / "central", ["localhost", HOST])
+    bundle.make_data_dir(data_dir)
+    ncc = next(c for c in creds if c.account.kind is AccountKind.NCC)
+    return CentralBundle(
+        conf=bundle.BundleLayout(root / "central").conf, port=port, ca_file=ca.cert,
+        ncc_password=ncc.password,
+        bridges={c.account.site or "": c.password for c in site_creds}, log=root / "central.log",
+    )
+
+
+class MosquittoProcess:
+    def __init__(self, central: CentralBundle) -> None:
+        self.central = central
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> MosquittoProcess:
+        if shutil.which("mosquitto") is None:
+            raise DemoError("mosquitto is not installed (./setup.sh installs it)")
+        with self.central.log.open("ab") as log:
+            # its own session: Ctrl-C reaches the demo, which stops the broker last
+            self._proc = subprocess.Popen(["mosquitto", "-c", str(self.central.conf)],
+                                          stdout=log, stderr=subprocess.STDOUT,
+                                          start_new_session=True)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not _accepts(HOST, self.central.port):
+            if self._proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise DemoError(f"mosquitto did not start; see {self.central.log}")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=START_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._proc = None
+
+
+def _accepts(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def demo_config(root: Path, central: CentralBundle, listen: tuple[str, int],
+                base: NccConfig | None = None) -> NccConfig:
+    """The NCC of the demo: on the demo broker, a database in ``root``, short hold-down."""
+    base = base or NccConfig()
+    return replace(
+        base,
+        mqtt=MqttSettings(host=HOST, port=central.port, username="ncc",
+                          password=central.ncc_password, tls_ca=central.ca_file),
+        store=StoreConfig(path=root / "ncc.db"),
+        http=HttpSettings(listen=listen),
+        alarms=replace(AlarmSettings(), hold_down_s=20.0),
+        fleet=FleetSettings(target_version="0.1.0"),
+    )
+
+
+def sim_broker(central: CentralBundle) -> tuple[Broker, Callable[[str], tuple[str, str]]]:
+    def login(site: str) -> tuple[str, str]:
+        return f"bridge.{site}", central.bridges[site]
+
+    return Broker(HOST, central.port, tls_ca=str(central.ca_file)), login
+
+
+def demo_root(data: Path | None) -> tuple[Path, bool]:
+    """Where the demo keeps its files, and whether it is a temporary directory."""
+    if data is not None:
+        data.mkdir(parents=True, exist_ok=True)
+        return data, False
+    return Path(tempfile.mkdtemp(prefix="brexit-ncc-demo-")), True
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(12)

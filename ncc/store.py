@@ -1,0 +1,608 @@
+"""The NCC's store: SQLite (WAL) behind one small interface (``Store``), so that a PostgreSQL
+backend can take its place for a national deployment (schema: docs/ncc.md).
+
+Times are Unix seconds (REAL) inside; the views turn them into ISO 8601. The schema has a
+version (``PRAGMA user_version``) and every release adds migrations, never edits old ones.
+
+>>> s = SqliteStore(Path(tempfile.mkdtemp()) / "ncc.db")
+>>> s.schema_version() == len(MIGRATIONS)
+True
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tempfile  # noqa: F401  (used by the doctest)
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ncc.messages import EventMsg, HealthMsg, Message, QueueMsg, StatusMsg, parse_ts
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the first release
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE node (
+        site TEXT NOT NULL, node TEXT NOT NULL,
+        online INTEGER, session INTEGER NOT NULL DEFAULT 0, status_at REAL,
+        version TEXT, roles TEXT NOT NULL DEFAULT '[]',
+        first_seen REAL NOT NULL, last_seen REAL NOT NULL,
+        health TEXT, health_at REAL, devices TEXT NOT NULL DEFAULT '{}',
+        epoch TEXT, clock_skew_s REAL,
+        PRIMARY KEY (site, node)
+    );
+    CREATE TABLE status_history (
+        id INTEGER PRIMARY KEY, site TEXT NOT NULL, node TEXT NOT NULL,
+        online INTEGER NOT NULL, session INTEGER NOT NULL, ts TEXT NOT NULL, at REAL NOT NULL
+    );
+    CREATE INDEX status_history_node ON status_history (site, node, at);
+    CREATE TABLE health_history (
+        id INTEGER PRIMARY KEY, site TEXT NOT NULL, node TEXT NOT NULL, at REAL NOT NULL,
+        ts TEXT NOT NULL, cpu_temp_c REAL, disk_free_mb REAL, backlog INTEGER
+    );
+    CREATE INDEX health_history_node ON health_history (site, node, at);
+    CREATE INDEX health_history_at ON health_history (at);
+    CREATE TABLE event (
+        cursor INTEGER PRIMARY KEY AUTOINCREMENT,
+        site TEXT NOT NULL, node TEXT NOT NULL, epoch TEXT NOT NULL, seq INTEGER NOT NULL,
+        id TEXT NOT NULL, ts TEXT NOT NULL, day TEXT NOT NULL, type TEXT NOT NULL,
+        data TEXT NOT NULL, received REAL NOT NULL,
+        UNIQUE (site, node, epoch, seq)
+    );
+    CREATE INDEX event_site_day ON event (site, day, type);
+    CREATE INDEX event_received ON event (received);
+    CREATE TABLE ack (
+        site TEXT NOT NULL, node TEXT NOT NULL, epoch TEXT NOT NULL, seq INTEGER NOT NULL,
+        PRIMARY KEY (site, node, epoch)
+    );
+    CREATE TABLE queue (site TEXT PRIMARY KEY, payload TEXT NOT NULL, at REAL NOT NULL);
+    CREATE TABLE alarm (
+        id INTEGER PRIMARY KEY, site TEXT NOT NULL, node TEXT, kind TEXT NOT NULL,
+        detail TEXT NOT NULL, severity TEXT NOT NULL, state TEXT NOT NULL,
+        since REAL NOT NULL, acked_by TEXT, acked_at REAL, cleared_at REAL
+    );
+    CREATE UNIQUE INDEX alarm_one_open ON alarm (site, ifnull(node, ''), kind)
+        WHERE state != 'cleared';
+    CREATE INDEX alarm_state ON alarm (state, site);
+    CREATE TABLE alarm_history (
+        id INTEGER PRIMARY KEY, alarm_id INTEGER NOT NULL REFERENCES alarm (id),
+        at REAL NOT NULL, action TEXT NOT NULL, user TEXT, detail TEXT
+    );
+    CREATE TABLE silence (
+        id INTEGER PRIMARY KEY, site TEXT NOT NULL, node TEXT, until REAL NOT NULL,
+        user TEXT NOT NULL, reason TEXT NOT NULL, created REAL NOT NULL
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY, at REAL NOT NULL, user TEXT NOT NULL, action TEXT NOT NULL,
+        target TEXT NOT NULL, result TEXT NOT NULL
+    );
+    """,
+)
+
+HEALTH_DEVICES = ("printer", "embosser", "cells", "speaker")
+PRUNE_CHUNK = 2000  # rows deleted per transaction, so ingest never waits long
+DOWNSAMPLE_S = 900  # beyond the full-resolution window: one health row per 15 min
+
+
+@dataclass(frozen=True)
+class NodeRow:
+    site: str
+    node: str
+    online: bool | None
+    session: int
+    status_at: float | None
+    version: str | None
+    roles: tuple[str, ...]
+    first_seen: float
+    last_seen: float
+    health: dict[str, Any] | None
+    health_at: float | None
+    devices: dict[str, dict[str, Any]]
+    epoch: str | None
+    clock_skew_s: float | None
+
+
+@dataclass(frozen=True)
+class AlarmRow:
+    id: int
+    site: str
+    node: str | None
+    kind: str
+    detail: str
+    severity: str
+    state: str
+    since: float
+    acked_by: str | None
+    acked_at: float | None
+    cleared_at: float | None
+
+
+@dataclass(frozen=True)
+class SilenceRow:
+    id: int
+    site: str
+    node: str | None
+    until: float
+    user: str
+    reason: str
+
+    def covers(self, site: str, node: str | None) -> bool:
+        return self.site == site and (self.node is None or self.node == node)
+
+
+@dataclass(frozen=True)
+class Ack:
+    site: str
+    node: str
+    epoch: str
+    seq: int
+
+
+@dataclass
+class BatchResult:
+    stored: int = 0
+    duplicates: int = 0
+    stale_status: int = 0
+    acks: list[Ack] = field(default_factory=list)
+    nodes: set[tuple[str, str]] = field(default_factory=set)
+    sites: set[str] = field(default_factory=set)
+
+
+class Store(Protocol):
+    """What the NCC needs from a database; ``SqliteStore`` is the embedded one."""
+
+    def apply(self, batch: Sequence[Message]) -> BatchResult: ...
+    def meta_get(self, key: str) -> str | None: ...
+    def meta_set(self, key: str, value: str) -> None: ...
+    def nodes(self) -> list[NodeRow]: ...
+    def contiguous(self, site: str, node: str, epoch: str = "") -> int: ...
+    def seqs(self, site: str, node: str, epoch: str | None = None) -> list[int]: ...
+    def events(self, *, site: str | None = None, node: str | None = None, after: int = 0,
+               limit: int = 100, descending: bool = False) -> list[dict[str, Any]]: ...
+    def health_history(self, site: str, node: str, since: float) -> list[dict[str, Any]]: ...
+    def queues(self) -> dict[str, dict[str, Any]]: ...
+    def day_events(self, site: str, day: str) -> list[tuple[str, str, dict[str, Any]]]: ...
+    def open_alarm(self, site: str, node: str | None, kind: str, detail: str, severity: str,
+                   at: float) -> AlarmRow: ...
+    def update_alarm_detail(self, alarm_id: int, detail: str) -> None: ...
+    def clear_alarm(self, alarm_id: int, at: float) -> AlarmRow: ...
+    def ack_alarm(self, alarm_id: int, user: str, at: float) -> AlarmRow: ...
+    def alarm(self, alarm_id: int) -> AlarmRow | None: ...
+    def alarms(self, *, open_only: bool, site: str | None = None, kind: str | None = None,
+               limit: int = 1000) -> list[AlarmRow]: ...
+    def add_silence(self, site: str, node: str | None, until: float, user: str, reason: str,
+                    at: float) -> SilenceRow: ...
+    def silences(self, now: float) -> list[SilenceRow]: ...
+    def add_audit(self, at: float, user: str, action: str, target: str, result: str) -> None: ...
+    def audit(self, limit: int) -> list[dict[str, Any]]: ...
+    def prune(self, now: float, *, health_days: float, events_days: float,
+              full_health_hours: float) -> int: ...
+    def close(self) -> None: ...
+
+
+def _day(ts: str) -> str:
+    """The node's local day of an event (its ISO timestamp carries the +07:00 offset)."""
+    return ts[:10]
+
+
+class SqliteStore:
+    """The embedded store: one connection, one lock; WAL so readers of the file (backups,
+    ``sqlite3`` on the command line) never block the writer."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._migrate()
+
+    # --- schema ---------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        with self._lock:
+            return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        with self._lock:
+            version = self.schema_version()
+            if version > len(MIGRATIONS):
+                raise RuntimeError(
+                    f"{self.path}: schema version {version} is newer than this NCC "
+                    f"({len(MIGRATIONS)}); upgrade the NCC"
+                )
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                self._db.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\n"
+                                       "COMMIT;")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _tx(self) -> _Transaction:
+        return _Transaction(self._db, self._lock)
+
+    # --- meta -----------------------------------------------------------------------
+
+    def meta_get(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def meta_set(self, key: str, value: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                             (key, value))
+
+    # --- ingest ---------------------------------------------------------------------
+
+    def apply(self, batch: Sequence[Message]) -> BatchResult:
+        """Store a batch of received messages in one transaction."""
+        result = BatchResult()
+        touched: set[tuple[str, str, str]] = set()
+        with self._tx() as db:
+            for msg in batch:
+                if isinstance(msg, EventMsg):
+                    if self._event(db, msg, result):
+                        touched.add((msg.site, msg.node, msg.epoch))
+                elif isinstance(msg, StatusMsg):
+                    self._status(db, msg, result)
+                elif isinstance(msg, HealthMsg):
+                    self._health(db, msg, result)
+                elif isinstance(msg, QueueMsg):
+                    db.execute("INSERT OR REPLACE INTO queue (site, payload, at) VALUES (?,?,?)",
+                               (msg.site, json.dumps(msg.payload), msg.received))
+                    result.sites.add(msg.site)
+            for site, node, epoch in sorted(touched):
+                seq = self._advance(db, site, node, epoch)
+                result.acks.append(Ack(site, node, epoch, seq))
+        return result
+
+    def _touch(self, db: sqlite3.Connection, site: str, node: str, at: float) -> None:
+        db.execute(
+            "INSERT INTO node (site, node, first_seen, last_seen) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (site, node) DO UPDATE"
+            " SET last_seen = max(last_seen, excluded.last_seen)",
+            (site, node, at, at),
+        )
+
+    def _event(self, db: sqlite3.Connection, e: EventMsg, result: BatchResult) -> bool:
+        cur = db.execute(
+            "INSERT OR IGNORE INTO event (site, node, epoch, seq, id, ts, day, type, data,"
+            " received) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (e.site, e.node, e.epoch, e.seq, e.id, e.ts, _day(e.ts), e.type,
+             json.dumps(e.data, ensure_ascii=False), e.received),
+        )
+        if cur.rowcount == 0:
+            result.duplicates += 1
+            return True  # a re-send: ack again, the node may have missed the last ack
+        result.stored += 1
+        self._touch(db, e.site, e.node, e.received)
+        db.execute("UPDATE node SET epoch = ? WHERE site = ? AND node = ?",
+                   (e.epoch, e.site, e.node))
+        if e.type in ("device.fault", "device.recovered"):
+            self._device_event(db, e)
+        result.nodes.add((e.site, e.node))
+        result.sites.add(e.site)
+        return True
+
+    def _device_event(self, db: sqlite3.Connection, e: EventMsg) -> None:
+        devices = self._devices(db, e.site, e.node)
+        name = str(e.data.get("device"))
+        state = str(e.data.get("state") or ("ok" if e.type == "device.recovered" else "error"))
+        detail = e.data.get("detail")
+        devices[name] = {"state": state, "since": parse_ts(e.ts) or e.received,
+                         "detail": None if detail is None else str(detail)}
+        db.execute("UPDATE node SET devices = ? WHERE site = ? AND node = ?",
+                   (json.dumps(devices), e.site, e.node))
+
+    def _devices(self, db: sqlite3.Connection, site: str, node: str) -> dict[str, Any]:
+        row = db.execute("SELECT devices FROM node WHERE site = ? AND node = ?",
+                         (site, node)).fetchone()
+        return {} if row is None else dict(json.loads(row[0]))
+
+    def _status(self, db: sqlite3.Connection, s: StatusMsg, result: BatchResult) -> None:
+        self._touch(db, s.site, s.node, s.received)
+        row = db.execute("SELECT session, online FROM node WHERE site = ? AND node = ?",
+                         (s.site, s.node)).fetchone()
+        if s.session < row[0] or (s.session == row[0] and s.online and row[1] == 0):
+            # a late Will of an older session, or a birth replayed after its own Will
+            result.stale_status += 1
+            return
+        db.execute(
+            "UPDATE node SET online = ?, session = ?, status_at = ?, version = ?, roles = ?,"
+            " epoch = coalesce(?, epoch) WHERE site = ? AND node = ?",
+            (int(s.online), s.session, s.received, s.version, json.dumps(list(s.roles)),
+             s.epoch, s.site, s.node),
+        )
+        db.execute(
+            "INSERT INTO status_history (site, node, online, session, ts, at)"
+            " VALUES (?,?,?,?,?,?)", (s.site, s.node, int(s.online), s.session, s.ts, s.received),
+        )
+        result.nodes.add((s.site, s.node))
+        result.sites.add(s.site)
+
+    def _health(self, db: sqlite3.Connection, h: HealthMsg, result: BatchResult) -> None:
+        self._touch(db, h.site, h.node, h.received)
+        p = h.payload
+        row = db.execute("SELECT health FROM node WHERE site = ? AND node = ?",
+                         (h.site, h.node)).fetchone()
+        previous = None if row[0] is None else json.loads(row[0])
+        if h.retained and previous is not None and previous.get("ts") == p["ts"]:
+            return  # the same retained health again (we reconnected)
+        node_ts = parse_ts(p["ts"])
+        at = min(h.received, node_ts) if h.retained and node_ts is not None else h.received
+        skew = None if h.retained or node_ts is None else node_ts - h.received
+        devices = self._devices(db, h.site, h.node)
+        for name, state in health_devices(p).items():
+            old = devices.get(name)
+            if old is None or old.get("state") != state:
+                devices[name] = {"state": state, "since": at, "detail": None}
+        db.execute(
+            "UPDATE node SET health = ?, health_at = ?, devices = ?, version = ?,"
+            " clock_skew_s = coalesce(?, clock_skew_s) WHERE site = ? AND node = ?",
+            (json.dumps(p), at, json.dumps(devices), p["version"], skew, h.site, h.node),
+        )
+        system = p["system"]
+        db.execute(
+            "INSERT INTO health_history (site, node, at, ts, cpu_temp_c, disk_free_mb, backlog)"
+            " VALUES (?,?,?,?,?,?,?)",
+            (h.site, h.node, at, p["ts"], system.get("cpu_temp_c"),
+             round(system["disk_free_bytes"] / 1e6, 1), p["outbox"]["backlog"]),
+        )
+        result.nodes.add((h.site, h.node))
+        result.sites.add(h.site)
+
+    def _advance(self, db: sqlite3.Connection, site: str, node: str, epoch: str) -> int:
+        row = db.execute("SELECT seq FROM ack WHERE site = ? AND node = ? AND epoch = ?",
+                         (site, node, epoch)).fetchone()
+        c = 0 if row is None else int(row[0])
+        while True:
+            seqs = [r[0] for r in db.execute(
+                "SELECT seq FROM event WHERE site = ? AND node = ? AND epoch = ? AND seq > ?"
+                " ORDER BY seq LIMIT 1000", (site, node, epoch, c))]
+            for seq in seqs:
+                if seq != c + 1:
+                    break
+                c = seq
+            else:
+                if len(seqs) == 1000:
+                    continue
+            break
+        db.execute("INSERT OR REPLACE INTO ack (site, node, epoch, seq) VALUES (?,?,?,?)",
+                   (site, node, epoch, c))
+        return c
+
+    # --- reads ----------------------------------------------------------------------
+
+    def nodes(self) -> list[NodeRow]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT site, node, online, session, status_at, version, roles, first_seen,"
+                " last_seen, health, health_at, devices, epoch, clock_skew_s FROM node"
+                " ORDER BY site, node").fetchall()
+        return [
+            NodeRow(r[0], r[1], None if r[2] is None else bool(r[2]), r[3], r[4], r[5],
+                    tuple(json.loads(r[6])), r[7], r[8], None if r[9] is None else
+                    json.loads(r[9]), r[10], json.loads(r[11]), r[12], r[13])
+            for r in rows
+        ]
+
+    def contiguous(self, site: str, node: str, epoch: str = "") -> int:
+        with self._lock:
+            row = self._db.execute("SELECT seq FROM ack WHERE site = ? AND node = ? AND epoch = ?",
+                                   (site, node, epoch)).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def seqs(self, site: str, node: str, epoch: str | None = None) -> list[int]:
+        sql = "SELECT seq FROM event WHERE site = ? AND node = ?"
+        args: list[Any] = [site, node]
+        if epoch is not None:
+            sql, args = sql + " AND epoch = ?", [*args, epoch]
+        with self._lock:
+            return [int(r[0]) for r in self._db.execute(sql + " ORDER BY epoch, seq", args)]
+
+    def events(self, *, site: str | None = None, node: str | None = None, after: int = 0,
+               limit: int = 100, descending: bool = False) -> list[dict[str, Any]]:
+        where: list[str] = ["cursor > ?"]
+        args: list[Any] = [after]
+        for column, value in (("site", site), ("node", node)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        order = "DESC" if descending else "ASC"
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT cursor, site, node, epoch, seq, id, ts, type, data FROM event"
+                f" WHERE {' AND '.join(where)} ORDER BY cursor {order} LIMIT ?",
+                (*args, limit)).fetchall()
+        return [{"cursor": r[0], "site": r[1], "node": r[2], "epoch": r[3], "seq": r[4],
+                 "id": r[5], "ts": r[6], "type": r[7], "data": json.loads(r[8])} for r in rows]
+
+    def health_history(self, site: str, node: str, since: float) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT at, cpu_temp_c, disk_free_mb, backlog FROM health_history"
+                " WHERE site = ? AND node = ? AND at >= ? ORDER BY at", (site, node, since))
+            return [{"at": r[0], "cpu_temp_c": r[1], "disk_free_mb": r[2], "backlog": r[3]}
+                    for r in rows]
+
+    def queues(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT site, payload FROM queue").fetchall()
+        return {r[0]: json.loads(r[1]) for r in rows}
+
+    def day_events(self, site: str, day: str) -> list[tuple[str, str, dict[str, Any]]]:
+        """(type, ts, data) of the site's ticket events of one local day, in arrival order."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT type, ts, data FROM event WHERE site = ? AND day = ?"
+                " AND type LIKE 'ticket.%' ORDER BY cursor", (site, day)).fetchall()
+        return [(r[0], r[1], json.loads(r[2])) for r in rows]
+
+    # --- alarms -----------------------------------------------------------------------
+
+    _ALARM_COLS = ("id, site, node, kind, detail, severity, state, since, acked_by, acked_at,"
+                   " cleared_at")
+
+    def open_alarm(self, site: str, node: str | None, kind: str, detail: str, severity: str,
+                   at: float) -> AlarmRow:
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO alarm (site, node, kind, detail, severity, state, since)"
+                " VALUES (?,?,?,?,?, 'open', ?)", (site, node, kind, detail, severity, at))
+            alarm_id = int(cur.lastrowid or 0)
+            self._history(db, alarm_id, at, "opened", None, detail)
+        return self._must(alarm_id)
+
+    def update_alarm_detail(self, alarm_id: int, detail: str) -> None:
+        with self._lock:
+            self._db.execute("UPDATE alarm SET detail = ? WHERE id = ?", (detail, alarm_id))
+
+    def clear_alarm(self, alarm_id: int, at: float) -> AlarmRow:
+        with self._tx() as db:
+            db.execute("UPDATE alarm SET state = 'cleared', cleared_at = ? WHERE id = ?",
+                       (at, alarm_id))
+            self._history(db, alarm_id, at, "cleared", None, None)
+        return self._must(alarm_id)
+
+    def ack_alarm(self, alarm_id: int, user: str, at: float) -> AlarmRow:
+        with self._tx() as db:
+            row = self.alarm(alarm_id)
+            if row is None:
+                raise KeyError(alarm_id)
+            if row.state == "open":
+                db.execute("UPDATE alarm SET state = 'acked', acked_by = ?, acked_at = ?"
+                           " WHERE id = ?", (user, at, alarm_id))
+                self._history(db, alarm_id, at, "acked", user, None)
+        return self._must(alarm_id)
+
+    def _history(self, db: sqlite3.Connection, alarm_id: int, at: float, action: str,
+                 user: str | None, detail: str | None) -> None:
+        db.execute("INSERT INTO alarm_history (alarm_id, at, action, user, detail)"
+                   " VALUES (?,?,?,?,?)", (alarm_id, at, action, user, detail))
+
+    def alarm_history(self, alarm_id: int) -> list[tuple[str, str | None]]:
+        with self._lock:
+            return [(r[0], r[1]) for r in self._db.execute(
+                "SELECT action, user FROM alarm_history WHERE alarm_id = ? ORDER BY id",
+                (alarm_id,))]
+
+    def _must(self, alarm_id: int) -> AlarmRow:
+        row = self.alarm(alarm_id)
+        assert row is not None
+        return row
+
+    def alarm(self, alarm_id: int) -> AlarmRow | None:
+        with self._lock:
+            r = self._db.execute(f"SELECT {self._ALARM_COLS} FROM alarm WHERE id = ?",
+                                 (alarm_id,)).fetchone()
+        return None if r is None else AlarmRow(*r)
+
+    def alarms(self, *, open_only: bool, site: str | None = None, kind: str | None = None,
+               limit: int = 1000) -> list[AlarmRow]:
+        where: list[str] = ["1"]
+        args: list[Any] = []
+        if open_only:
+            where.append("state != 'cleared'")
+        for column, value in (("site", site), ("kind", kind)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {self._ALARM_COLS} FROM alarm WHERE {' AND '.join(where)}"
+                " ORDER BY since DESC, id DESC LIMIT ?", (*args, limit)).fetchall()
+        return [AlarmRow(*r) for r in rows]
+
+    def add_silence(self, site: str, node: str | None, until: float, user: str, reason: str,
+                    at: float) -> SilenceRow:
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT INTO silence (site, node, until, user, reason, created)"
+                " VALUES (?,?,?,?,?,?)", (site, node, until, user, reason, at))
+        return SilenceRow(int(cur.lastrowid or 0), site, node, until, user, reason)
+
+    def silences(self, now: float) -> list[SilenceRow]:
+        with self._lock:
+            rows = self._db.execute("SELECT id, site, node, until, user, reason FROM silence"
+                                    " WHERE until > ?", (now,)).fetchall()
+        return [SilenceRow(*r) for r in rows]
+
+    # --- audit ------------------------------------------------------------------------
+
+    def add_audit(self, at: float, user: str, action: str, target: str, result: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT INTO audit (at, user, action, target, result)"
+                             " VALUES (?,?,?,?,?)", (at, user, action, target, result))
+
+    def audit(self, limit: int) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT at, user, action, target, result FROM audit"
+                                    " ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [{"at": r[0], "user": r[1], "action": r[2], "target": r[3], "result": r[4]}
+                for r in rows]
+
+    # --- retention ----------------------------------------------------------------------
+
+    def prune(self, now: float, *, health_days: float, events_days: float,
+              full_health_hours: float) -> int:
+        """Enforce retention in small transactions; the number of rows deleted."""
+        deleted = 0
+        steps: Iterable[tuple[str, tuple[Any, ...]]] = (
+            ("DELETE FROM health_history WHERE id IN (SELECT id FROM health_history"
+             " WHERE at < ? LIMIT ?)", (now - health_days * 86400,)),
+            ("DELETE FROM event WHERE cursor IN (SELECT cursor FROM event"
+             " WHERE received < ? LIMIT ?)", (now - events_days * 86400,)),
+            ("DELETE FROM status_history WHERE id IN (SELECT id FROM status_history"
+             " WHERE at < ? LIMIT ?)", (now - events_days * 86400,)),
+            ("DELETE FROM health_history WHERE id IN (SELECT id FROM health_history h"
+             " WHERE at < ? AND id != (SELECT min(id) FROM health_history g"
+             " WHERE g.site = h.site AND g.node = h.node"
+             f" AND CAST(g.at / {DOWNSAMPLE_S} AS INTEGER) = CAST(h.at / {DOWNSAMPLE_S}"
+             " AS INTEGER)) LIMIT ?)", (now - full_health_hours * 3600,)),
+        )
+        for sql, args in steps:
+            while True:
+                with self._lock:
+                    n = self._db.execute(sql, (*args, PRUNE_CHUNK)).rowcount
+                deleted += n
+                if n < PRUNE_CHUNK:
+                    break
+        return deleted
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection, lock: threading.RLock) -> None:
+        self._db, self._lock = db, lock
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._lock.acquire()
+        self._db.execute("BEGIN IMMEDIATE")
+        return self._db
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        try:
+            self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+        finally:
+            self._lock.release()
+
+
+def health_devices(payload: dict[str, Any]) -> dict[str, str]:
+    """Device states named in a health payload.
+
+    >>> health_devices({"printer": "paper_out", "buttons": {"state": "stuck"}, "ts": "x"})
+    {'printer': 'paper_out', 'buttons': 'stuck'}
+    """
+    out = {name: str(payload[name]) for name in HEALTH_DEVICES if isinstance(payload.get(name),
+                                                                            str)}
+    buttons = payload.get("buttons")
+    if isinstance(buttons, dict) and isinstance(buttons.get("state"), str):
+        out["buttons"] = buttons["state"]
+    return out
