@@ -44,6 +44,12 @@ def register(subparsers: Any) -> None:
     demo.add_argument("--seed", type=int, default=1, help="the simulation's random seed")
     demo.set_defaults(func=_guarded(_demo))
 
+    from ncc.bench.cli import register as register_bench
+    from ncc.simulate.cli import register as register_simulate
+
+    register_simulate(sub)
+    register_bench(sub)
+
     for name, help_text, func in (("user", "add or update a dashboard login", _user_add),
                                   ("token", "add a bearer token (scripts, Prometheus)",
                                    _token_add)):
