@@ -75,6 +75,9 @@ def register(sub: Any) -> None:
                    help="faults per node per hour (default %(default)s)")
     p.add_argument("--fault-s", type=float, default=150.0,
                    help="how long a fault lasts, ±30%% (default %(default)s)")
+    p.add_argument("--will-after", type=float, default=45.0,
+                   help="a vanished node's Will comes this long after (the site broker's "
+                        "1.5 keepalive; default %(default)s s)")
     p.add_argument("--health-interval", type=float, default=30.0, help="default %(default)s s")
     p.add_argument("--drain", type=float, default=30.0,
                    help="after the duration: seconds to wait for the last acks")
@@ -90,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         spec = FleetSpec(
             sites=args.sites, nodes_per_site=args.nodes_per_site, duration_s=args.duration,
             seed=args.seed, connections=args.connections, start_hour=local_hour(args.clock),
-            fault_rate=args.fault_rate, fault_s=args.fault_s,
+            fault_rate=args.fault_rate, fault_s=args.fault_s, will_after_s=args.will_after,
             health_interval_s=args.health_interval, drain_s=args.drain,
             site_prefix=args.site_prefix)
         if not is_valid_id(spec.site_id(spec.sites)):

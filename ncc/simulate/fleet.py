@@ -48,6 +48,7 @@ class FleetSpec:
             ("--health-interval", self.health_interval_s > 0),
             ("--fault-rate", self.fault_rate >= 0),
             ("--fault-s", self.fault_s > 0),
+            ("--will-after", self.will_after_s >= 0),
             ("--drain", self.drain_s >= 0),
         )
         for name, ok in checks:

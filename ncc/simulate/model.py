@@ -64,11 +64,12 @@ class Fault:
     will_at: float | None = None  # NODE_GONE: when the site broker publishes the Will
     will_sent: bool = False
     repaired: bool = False
+    repaired_at: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind.value, "site": self.site, "node": self.node, "at": self.at,
                 "until": self.until, "last_health": self.last_health,
-                "will_at": self.will_at, "repaired": self.repaired}
+                "will_at": self.will_at, "repaired_at": self.repaired_at}
 
 
 class FleetNode(SimNode):
@@ -236,7 +237,7 @@ class SiteModel:
         return out
 
     def repair(self, f: Fault, now: float) -> list[Publication]:
-        f.repaired = True
+        f.repaired, f.repaired_at = True, now
         if f.kind is FaultKind.SITE_UNREACHABLE:
             self.link_up = True
             out: list[Publication] = []
