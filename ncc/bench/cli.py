@@ -32,6 +32,8 @@ def register(sub: Any) -> None:
                        help="faults per node per hour (default %(default)s)")
     fleet.add_argument("--fault-s", type=float, default=150.0,
                        help="how long a fault lasts (default %(default)s s)")
+    fleet.add_argument("--health-interval", type=float, default=30.0,
+                       help="the nodes' health interval, also the NCC's (default %(default)s s)")
     fleet.add_argument("--will-after", type=float, default=45.0,
                        help="a vanished node's Will after this long (default %(default)s s)")
     fleet.add_argument("--kill-at", type=float, default=None,
@@ -75,6 +77,7 @@ def _fleet(args: argparse.Namespace) -> int:
               ("--duration", 10 <= args.duration <= 86_400),
               ("--hold-down", args.hold_down >= 0), ("--fault-rate", args.fault_rate >= 0),
               ("--fault-s", args.fault_s > 0), ("--will-after", args.will_after >= 0),
+              ("--health-interval", args.health_interval > 0),
               ("--down", args.down >= 0),
               ("--kill-at", args.kill_at is None or 0 < args.kill_at < args.duration))
     for name, ok in checks:
@@ -90,7 +93,7 @@ def _fleet(args: argparse.Namespace) -> int:
         sites=args.sites, nodes_per_site=args.nodes_per_site, duration_s=args.duration,
         seed=args.seed, hold_down_s=args.hold_down, fault_rate=args.fault_rate,
         fault_s=args.fault_s, will_after_s=args.will_after, kill_at_s=args.kill_at,
-        down_s=args.down,
+        down_s=args.down, health_interval_s=args.health_interval,
         broker=args.broker, broker_sim=args.broker_sim, connections=args.connections)
     try:
         if args.nats:

@@ -69,7 +69,7 @@ class Webhook:
                 try:
                     doc = json.loads(body)
                     if doc.get("event") == "alarm.opened":
-                        owner.opened.append(doc["alarm"])
+                        owner.opened.append({**doc["alarm"], "received": time.time()})
                 except (ValueError, KeyError, AttributeError):
                     pass
                 self.send_response(204)
@@ -346,16 +346,12 @@ class Run:
             con.close()
         latencies: list[float] = []
         missed = 0
-        outage_sites: set[str] = set()
         for f in rec["faults"]:
             kind, site, node = f["kind"], f["site"], f["node"] or ""
             if kind == "node_gone":
                 detect, alarm = f["will_at"], "offline"
             elif kind == "node_hung":
                 detect, alarm = f["last_health"] + silent_after, "silent"
-            elif kind == "site_unreachable":
-                outage_sites.add(site)
-                continue
             else:
                 continue
             back = f["repaired_at"] or f["until"]
@@ -368,18 +364,24 @@ class Run:
                 continue
             latencies.append(at - detect - b.hold_down_s)
         notes = Counter(a["kind"] for a in webhook.opened)
+        outages = Counter(f["site"] for f in rec["faults"] if f["kind"] == "site_unreachable")
+        windows = [(f["site"], f["at"], f["repaired_at"] or f["until"]) for f in rec["faults"]
+                   if f["kind"] == "site_unreachable"]
         per_site = Counter(a["site"] for a in webhook.opened if a["kind"] == "site_unreachable")
-        node_notes_in_outages = sum(1 for a in webhook.opened if a["site"] in outage_sites
-                                    and a.get("node") and a["kind"] in ("offline", "silent"))
+        node_notes = sum(1 for a in webhook.opened if a.get("node")
+                         and a["kind"] in ("offline", "silent")
+                         and any(a["site"] == s and t0 <= a["received"] <= t1 + 5
+                                 for s, t0, t1 in windows))
         p99 = percentile(latencies, 99)
         return {"alarm_latency_n": len(latencies), "alarm_latency_missed": missed,
                 "alarm_latency_p50_s": None if not latencies else
                 round(percentile(latencies, 50) or 0, 2),
                 "alarm_latency_p99_s": None if p99 is None else round(p99, 2),
-                "site_outages": len(outage_sites),
+                "site_outages": sum(outages.values()),
                 "site_unreachable_notifications": sum(per_site.values()),
-                "sites_notified_more_than_once": sum(1 for c in per_site.values() if c > 1),
-                "node_notifications_in_unreachable_sites": node_notes_in_outages,
+                "sites_notified_more_than_their_outages": sum(
+                    1 for site, c in per_site.items() if c > outages[site]),
+                "node_notifications_during_outages": node_notes,
                 "notifications": dict(sorted(notes.items()))}
 
 
