@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 SUBSCRIBE_CHUNK = 400
 RESEND_CHECK_S = 5.0
+RESEND_MAX_S = 300.0
 
 
 class Phase(Enum):
@@ -48,7 +49,7 @@ class Timing:
     ramp_s: float  # nodes boot at random times within this window
     health_interval_s: float = 30.0
     tick_s: float = 0.5
-    resend_after_s: float = 20.0
+    resend_after_s: float = 60.0  # as the real node (edge.mqtt.link); doubles up to 300 s
     fault_rate: float = 0.2  # faults per node per hour
     fault_s: float = 150.0  # a fault lasts this long (±30 %)
     will_after_s: float = 45.0  # a site broker publishes a lost node's Will (1.5 keepalive)
@@ -202,6 +203,8 @@ class FleetConnection:
     def _on_ack(self, n: FleetNode, raw: bytes) -> None:
         before = n.acked
         n.on_ack(raw)
+        if n.acked > before:
+            n.resend_wait = self.timing.resend_after_s
         if not n.outbox:
             n.unacked_since = None
         elif n.acked > before:
@@ -290,16 +293,18 @@ class FleetConnection:
                 self._send(site, pubs)
 
     def _resend_stale(self, now: float) -> None:
-        limit = now - self.timing.resend_after_s
+        """No ack for a while: the outbox again, then twice as long a wait (up to 300 s)."""
         for site in self.sites:
             if not site.link_up:
                 continue
             for n in site.nodes:
+                wait = n.resend_wait or self.timing.resend_after_s
                 if n.running and n.outbox and n.unacked_since is not None and \
-                        n.unacked_since < limit:
+                        n.unacked_since < now - wait:
                     pubs = self._resend(n)
                     self.timeout_resends += len(pubs)
                     n.unacked_since = now
+                    n.resend_wait = min(RESEND_MAX_S, wait * 2)
                     self._send(site, pubs)
 
     def faults_open(self) -> list[FaultKind]:

@@ -34,7 +34,7 @@ class FleetSpec:
     fault_rate: float = 0.2
     fault_s: float = 150.0
     will_after_s: float = 45.0
-    resend_after_s: float = 20.0
+    resend_after_s: float = 60.0
     drain_s: float = 30.0
     site_prefix: str = "pkm"
     full_check_every: int = 200

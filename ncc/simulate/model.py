@@ -83,6 +83,7 @@ class FleetNode(SimNode):
         self.last_health = 0.0
         self.hung = False
         self.resent = 0
+        self.resend_wait = 0.0  # 0: the connection's resend_after_s
         self.unacked_since: float | None = None  # wall time the oldest unacked was (re)sent
 
     def _checked(self, schema: str, payload: dict[str, Any]) -> dict[str, Any]:  # type: ignore[override]
