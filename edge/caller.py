@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from edge.context import NodeContext
 from edge.devices.debounce import ButtonEvent, ButtonEventKind
-from edge.queue.models import QueueError, Ticket
+from edge.queue.models import QueueError, StorageError, Ticket
 from edge.speech import phrases
 
 ACTIONS = ("next", "recall", "skip", "done")
+T = TypeVar("T")
 
 
 def channel(counter: int) -> str:
@@ -41,12 +43,24 @@ class Caller:
         try:
             ok = {"next": self.call_next, "recall": self.recall, "skip": self.skip,
                   "done": self.complete}[action](counter) is not None
-        except QueueError:
+        except (QueueError, StorageError):
             ok = False
         (self._confirm if ok else self._refuse)()
 
+    def _store(self, counter: int, action: Callable[[], T]) -> T:
+        """Run a queue action; a storage failure is spoken at the counter and re-raised."""
+        try:
+            result = action()
+        except StorageError as e:
+            self._ctx.speech.say(phrases.storage_fault_staff_sentence(), channel=channel(counter))
+            self._ctx.emit("not-stored", error=e)
+            self._ctx.storage_failed(e)
+            raise
+        self._ctx.stored()
+        return result
+
     def call_next(self, counter: int) -> Ticket | None:
-        ticket = self._ctx.engine.call_next(counter)
+        ticket = self._store(counter, lambda: self._ctx.engine.call_next(counter))
         if ticket is None:
             self._ctx.speech.say(phrases.no_waiting_sentence(), channel=channel(counter))
         else:
@@ -56,26 +70,26 @@ class Caller:
         return ticket
 
     def recall(self, counter: int) -> Ticket:
-        ticket = self._ctx.engine.recall(counter)
+        ticket = self._store(counter, lambda: self._ctx.engine.recall(counter))
         self._announce(ticket, counter, phrases.recall_sentence)
         self._ctx.emit("recalled", number=ticket.number, counter=counter)
         self._changed()
         return ticket
 
     def skip(self, counter: int) -> Ticket:
-        ticket = self._ctx.engine.skip(counter)
+        ticket = self._store(counter, lambda: self._ctx.engine.skip(counter))
         self._ctx.emit("skipped", number=ticket.number, counter=counter)
         self._changed()
         return ticket
 
     def complete(self, counter: int) -> Ticket:
-        ticket = self._ctx.engine.complete(counter)
+        ticket = self._store(counter, lambda: self._ctx.engine.complete(counter))
         self._ctx.emit("completed", number=ticket.number, counter=counter)
         self._changed()
         return ticket
 
     def transfer(self, counter: int, service: str) -> Ticket:
-        ticket = self._ctx.engine.transfer(counter, service)
+        ticket = self._store(counter, lambda: self._ctx.engine.transfer(counter, service))
         self._ctx.emit("transferred", number=ticket.number, service=service)
         self._changed()
         return ticket

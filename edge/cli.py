@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "edge.bench",  # brexit bench
     "edge.cells.cli",  # brexit cells
     "mqtt_config.cli",  # brexit broker
+    "edge.bpjs.cli",  # brexit bpjs
     "ncc.cli",  # brexit ncc
 )
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import jsonschema
 
+from edge.bpjs.config import BpjsConfig, BpjsConfigError, parse_bpjs
 from edge.braille.codec import unwritable
 from edge.pinmap import PinMap, PinMapError, default_pinmap_path, load_boards
 
@@ -110,6 +111,7 @@ class NodeConfig:
     cells: SerialDeviceConfig = field(default_factory=lambda: SerialDeviceConfig(width=20))
     speaker: SpeakerConfig = field(default_factory=SpeakerConfig)
     mqtt: MqttConfig | None = None
+    bpjs: BpjsConfig | None = None
     source: str = "<demo>"
 
     def service(self, code: str) -> ServiceConfig:
@@ -233,6 +235,20 @@ def _mqtt(raw: dict[str, Any] | None, base: Path, source: str) -> MqttConfig | N
     )
 
 
+def _bpjs(
+    raw: dict[str, Any] | None, base: Path, source: str, codes: set[str]
+) -> BpjsConfig | None:
+    if raw is None:
+        return None
+    unknown = sorted(set(raw.get("poli", {})) - codes)
+    if unknown:
+        raise ConfigError(f"{source}: bpjs.poli.{unknown[0]}: no service {unknown[0]!r}")
+    try:
+        return parse_bpjs(raw, base=base)
+    except BpjsConfigError as e:
+        raise ConfigError(f"{source}: {e}") from None
+
+
 def _boards(pinmap: Path | None, source: str) -> dict[str, PinMap] | None:
     """The pin map's boards; None when no file is named and the default is not installed."""
     try:
@@ -308,6 +324,7 @@ def parse_config(raw: dict[str, Any], *, source: str, base: Path | None = None) 
         cells=_serial(raw.get("cells"), "count", 20),
         speaker=SpeakerConfig(**speaker),
         mqtt=_mqtt(raw.get("mqtt"), base, source),
+        bpjs=_bpjs(raw.get("bpjs"), base, source, {s.code for s in services}),
         source=source,
     )
 

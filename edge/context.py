@@ -13,7 +13,7 @@ from edge.config import NodeConfig
 from edge.devices.state import DeviceState
 from edge.devices.worker import OutputWorker
 from edge.queue.engine import QueueEngine
-from edge.queue.models import Ticket
+from edge.queue.models import StorageError, Ticket
 from edge.speech.worker import SpeechWorker
 from edge.ticket import TicketView
 
@@ -26,6 +26,16 @@ class Notifier(Protocol):
     def notify_queue_changed(self) -> None: ...
 
     def notify_health_changed(self) -> None: ...
+
+
+class StorageWatch(Protocol):
+    """Told how the queue database's writes go (the node's ``StorageGuard``)."""
+
+    def failed(self, error: StorageError) -> None: ...
+
+    def succeeded(self) -> None: ...
+
+    def record(self, type_: str, data: dict[str, object]) -> bool: ...
 
 
 class CellsDisplay(Protocol):
@@ -66,6 +76,7 @@ class NodeContext:
     printer: OutputWorker | None = None
     cells: CellsDisplay | None = None
     notifier: Notifier = field(default_factory=Offline)
+    storage: StorageWatch | None = None
     listeners: list[Listener] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -73,6 +84,23 @@ class NodeContext:
         """Tell listeners (console, benchmarks, tests) what just happened."""
         for listener in self.listeners:
             listener(what, data)
+
+    def stored(self) -> None:
+        """A queue action just committed."""
+        if self.storage is not None:
+            self.storage.succeeded()
+
+    def storage_failed(self, error: StorageError) -> None:
+        """A queue action could not be stored (nothing of it happened)."""
+        if self.storage is not None:
+            self.storage.failed(error)
+
+    def record(self, type_: str, data: dict[str, object]) -> bool:
+        """Store an event; with a storage guard, a full disk keeps it until it can be."""
+        if self.storage is not None:
+            return self.storage.record(type_, data)
+        self.engine.record(type_, dict(data))
+        return True
 
     def view(self, ticket: Ticket, ahead: int) -> TicketView:
         service = self.config.service(ticket.service)

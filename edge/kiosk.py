@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from edge.context import NodeContext
 from edge.devices.debounce import ButtonEvent, ButtonEventKind
-from edge.queue.models import Issued
+from edge.queue.models import Issued, StorageError
 from edge.speech import phrases
 from edge.ticket import TicketView
 
@@ -53,12 +53,21 @@ class Kiosk:
             self._confirm()
             self.request_help()
 
-    def issue(self, service: str) -> Issued:
-        """Tone, ticket, then everything that tells the patient about it."""
+    def issue(self, service: str) -> Issued | None:
+        """Tone, ticket, then everything that tells the patient about it.
+
+        When the ticket cannot be stored (a full or failing disk) the patient hears an
+        apology and where to get help instead, and None is returned.
+        """
         self._confirm()
         ctx = self._ctx
-        issued = ctx.engine.issue(service, assisted=ctx.config.braille_kiosk,
-                                  source=ctx.config.node)
+        try:
+            issued = ctx.engine.issue(service, assisted=ctx.config.braille_kiosk,
+                                      source=ctx.config.node)
+        except StorageError as e:
+            self._apologise(e)
+            return None
+        ctx.stored()
         ctx.emit("issued", number=issued.ticket.number, ahead=issued.ahead)
         view = ctx.view(issued.ticket, issued.ahead)
         self._last = view
@@ -79,8 +88,14 @@ class Kiosk:
             self._ctx.cells.show(f"{view.number} {view.ahead}",
                                  spoken=phrases.ticket_sentence(view))
 
+    def _apologise(self, error: StorageError) -> None:
+        self._ctx.speech.say(phrases.storage_fault_sentence(), channel=CHANNEL)
+        self._ctx.emit("not-stored", error=error)
+        self._ctx.storage_failed(error)
+
     def request_help(self) -> None:
-        self._ctx.engine.record("help.requested", {"source": self._ctx.config.node})
+        """Help is asked for; on a failing disk the request waits in memory for the NCC."""
+        self._ctx.record("help.requested", {"source": self._ctx.config.node})
         self._ctx.speech.say(phrases.help_sentence(), channel=CHANNEL)
         self._ctx.emit("help")
         self._ctx.notifier.notify_event()
@@ -95,7 +110,10 @@ class Kiosk:
         cells = self._ctx.cells
         if cells is None or time.monotonic() - self._last_press < PATIENT_CELLS_S:
             return
-        serving = [t for t in self._ctx.engine.serving().values() if t is not None]
+        try:
+            serving = [t for t in self._ctx.engine.serving().values() if t is not None]
+        except StorageError:
+            return  # the storage fault is shown and spoken elsewhere
         near = [t.number for t in serving if t.service in self._ctx.config.cells_near]
         if near:
             spoken = "Sedang dilayani: " + ", ".join(phrases.spell_number(n) for n in near) + "."

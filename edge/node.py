@@ -12,12 +12,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from gpiozero import Factory
 
 from edge import __version__
+from edge.bpjs.calls import Patient
+from edge.bpjs.store import BpjsStore
+from edge.bpjs.sync import BpjsSync
 from edge.caller import Caller
 from edge.cells.display import CellsDisplay
 from edge.config import NodeConfig
@@ -33,10 +38,11 @@ from edge.kiosk import Kiosk
 from edge.node_actions import CommandError
 from edge.pinmap import PinMap
 from edge.queue.engine import QueueEngine
-from edge.queue.models import QueueError
+from edge.queue.models import QueueError, StorageError
 from edge.speech import phrases
 from edge.speech.backends import SpeechBackend
 from edge.speech.worker import SpeechWorker
+from edge.storage import RESERVE_BYTES, StorageGuard, StorageHealth
 
 log = logging.getLogger(__name__)
 TICK_S = 2.0  # how often idle displays are refreshed
@@ -82,7 +88,7 @@ class Node:
 
     def __init__(
         self, config: NodeConfig, data_dir: Path, hardware: Hardware, *,
-        probe_interval_s: float = 10.0,
+        probe_interval_s: float = 10.0, reserve_bytes: int = RESERVE_BYTES,
     ) -> None:
         self.config = config
         self._probe_interval_s = probe_interval_s
@@ -91,6 +97,11 @@ class Node:
         engine = QueueEngine(data_dir / "queue.db", config)
         speech = SpeechWorker(hardware.speech, volume=config.speaker.volume)
         self.ctx = NodeContext(config, engine, speech)
+        self.storage = StorageGuard(engine, data_dir, on_change=self._storage_changed,
+                                    on_stored=lambda: self.ctx.notifier.notify_event(),
+                                    reserve_bytes=reserve_bytes)
+        self.ctx.storage = self.storage
+        self.bpjs = self._bpjs_sync(config, data_dir)
         self._cells: CellsDisplay | None = None
         self._events: queue.Queue[ButtonEvent] = queue.Queue()
         self._boards: dict[str, _BoardParts] = {}
@@ -115,6 +126,9 @@ class Node:
         if notifier is not None:
             self.ctx.notifier = notifier
         self.ctx.speech.start()
+        self.storage.start()
+        if self.bpjs is not None:
+            self.bpjs.start()
         self.ctx.embosser = self._worker("embosser", self._hw.embosser_url, self._embosser)
         self.ctx.printer = self._worker("printer", self._hw.printer_url, self._printer)
         if self.config.cells.enabled and self._hw.cells_url is not None:
@@ -141,6 +155,8 @@ class Node:
         for worker in (self.ctx.embosser, self.ctx.printer, self._cells):
             if worker is not None:
                 worker.close()
+        if self.bpjs is not None:
+            self.bpjs.close()
         self.ctx.speech.close()
         self.ctx.engine.close()
 
@@ -210,6 +226,7 @@ class Node:
                 self._cell_keys()
                 if time.monotonic() >= next_tick:
                     next_tick = time.monotonic() + TICK_S
+                    self.storage.tick()
                     if self.kiosk is not None:
                         self.kiosk.tick()
             except Exception:  # one bad press must not stop every later one
@@ -271,10 +288,26 @@ class Node:
             active = bool(self._faults.devices)
         if was == (state is not None):
             return
-        self.ctx.engine.record("device.fault" if state else "device.recovered", data)
+        self.ctx.record("device.fault" if state else "device.recovered", data)
         self.ctx.emit("fault" if state else "recovered", **data)
+        self._fault_leds(active)
+        self.ctx.notifier.notify_event()
+        self.ctx.notifier.notify_health_changed()
+
+    def _fault_leds(self, active: bool) -> None:
         for parts in self._boards.values():
-            parts.feedback.fault(active)
+            parts.feedback.fault(active or self.storage.faulty)
+
+    def _storage_changed(self, health: StorageHealth | None) -> None:
+        """The storage guard's fault started (``health``) or cleared (None)."""
+        if health is None:
+            self.ctx.emit("recovered", device="storage")
+        else:
+            self.ctx.emit("fault", device="storage", state=health.state.value,
+                          free_bytes=health.free_bytes, error=health.error)
+        with self.ctx.lock:
+            active = bool(self._faults.devices)
+        self._fault_leds(active)
         self.ctx.notifier.notify_event()
         self.ctx.notifier.notify_health_changed()
 
@@ -292,9 +325,37 @@ class Node:
             "cells": cells,
             "speaker": self.ctx.speech.state().value,
             "buttons": {"state": "stuck" if stuck else "ok", "stuck": stuck},
+            "storage": self.storage.health().to_dict(),
+            **({"bpjs": self.bpjs.health()} if self.bpjs is not None else {}),
             "uptime_s": round(time.monotonic() - self._started, 1),
             "version": __version__,
         }
+
+    # --- BPJS Antrean FKTP (docs/bpjs.md) ----------------------------------------------
+
+    def _bpjs_sync(self, config: NodeConfig, data_dir: Path) -> BpjsSync | None:
+        """The BPJS sync of the node that holds the site's queue (its kiosk), if configured."""
+        if config.bpjs is None or "kiosk" not in config.roles:
+            return None
+        BpjsStore(data_dir / "queue.db").close()  # tables and triggers before any event
+        return BpjsSync(config.bpjs, data_dir / "queue.db", timezone=config.timezone,
+                        on_event=lambda: self.ctx.notifier.notify_event(),
+                        on_refused=self._bpjs_refused)
+
+    def _bpjs_refused(self, number: str, message: str) -> None:
+        self.ctx.speech.say(phrases.bpjs_refused_sentence(number), channel="staff")
+        self.ctx.notifier.notify_health_changed()
+
+    def bpjs_register(self, number: str, patient: Patient) -> None:
+        """Staff tie today's ticket to a BPJS patient (never over MQTT: docs/bpjs.md)."""
+        if self.bpjs is None:
+            raise CommandError("BPJS is not configured on this node ([bpjs])")
+        store = BpjsStore(self.data_dir / "queue.db")
+        try:
+            store.register(number, patient, now=datetime.now(ZoneInfo(self.config.timezone)))
+        finally:
+            store.close()
+        self.bpjs.notify()
 
     def _caller(self) -> Caller:
         if self.caller is None:
@@ -306,6 +367,8 @@ class Node:
             ticket = action()
         except QueueError as e:
             raise CommandError(str(e)) from None
+        except StorageError as e:
+            raise CommandError(f"not stored: {e}") from None
         if ticket is None:
             return {"number": None}
         return {"number": ticket.number, "service": ticket.service, "state": ticket.state.value}
@@ -330,7 +393,10 @@ class Node:
         return {"spoken": True}
 
     def reprint(self, number: str) -> dict[str, Any]:
-        ticket = self.ctx.engine.find(number)
+        try:
+            ticket = self.ctx.engine.find(number)
+        except StorageError as e:
+            raise CommandError(f"cannot read the queue: {e}") from None
         if ticket is None:
             raise CommandError(f"no ticket {number} today")
         self.ctx.output_ticket(self.ctx.view(ticket, self.ctx.engine.ahead_of(ticket)))
@@ -359,5 +425,7 @@ class Node:
     def queue_snapshot(self) -> dict[str, Any]:
         engine = self.ctx.engine
         serving = {str(n): (t.number if t else None) for n, t in engine.serving().items()}
-        return {"waiting": engine.waiting(), "serving": serving,
-                "last_called": engine.last_called()}
+        day, issued = engine.last_numbers()
+        snapshot = {"waiting": engine.waiting(), "serving": serving,
+                    "last_called": engine.last_called(), "issued": issued}
+        return {**snapshot, "day": day} if day is not None else snapshot

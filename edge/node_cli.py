@@ -8,6 +8,7 @@ Control lines in ``--simulate`` mode (one per line on stdin)::
     key N                 press routing key N (0-based) on the Braille cells
     cells                 print what the cells show (Unicode Braille, then the text)
     message TEXT          show a staff message on the cells (``message`` alone clears it)
+    bpjs NUMBER CARD      staff register today's ticket NUMBER for BPJS (card: 13 digits)
     health                print the node's health as JSON
     quit                  stop and exit 0
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -28,12 +30,14 @@ from typing import Any, TextIO
 from gpiozero.exc import GPIOZeroError
 
 from edge import __version__
+from edge.bpjs.calls import Patient
 from edge.braille.codec import decode, to_unicode
 from edge.config import ConfigError, MqttConfig, NodeConfig, load_config
 from edge.mqtt.link import LinkOptions, MqttLink
 from edge.node import Board, Hardware, Node
 from edge.node_actions import CommandError
 from edge.pinmap import PinMap, default_pinmap_path
+from edge.queue.db import secure_dir
 from edge.simulation import Simulation, SimulationError, parse_seconds
 from edge.speech.backends import Pyttsx3Backend
 
@@ -58,13 +62,19 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, ValueError) as e:
         print(f"brexit node: {e}", file=sys.stderr)
         return 2
-    args.data.mkdir(parents=True, exist_ok=True)
+    try:
+        private_data_dir(args.data)
+    except OSError as e:
+        print(f"brexit node: --data {args.data}: {e}", file=sys.stderr)
+        return 1
     with ExitStack() as stack:
         sim = stack.enter_context(Simulation(config, args.data, speak=args.speak)) \
             if args.simulate else None
         hardware = sim.hardware() if sim else real_hardware(config)
         node = Node(config, args.data, hardware)
         node.ctx.listeners.append(console_listener(sys.stdout))
+        if node.ctx.engine.damage is not None:
+            print(f"brexit node: {node.ctx.engine.damage.message()}", file=sys.stderr, flush=True)
         try:
             node.start()
         except GPIOZeroError as e:
@@ -82,6 +92,21 @@ def run(args: argparse.Namespace) -> int:
             return control_loop(sim, node, sys.stdin, sys.stdout)
         wait_for_signal()
     return 0
+
+
+DATA_SUBDIRS = ("embossed", "printed", "speech")
+
+
+def private_data_dir(data: Path) -> None:
+    """The data directory holds patients' tickets: files 0600, directories 0700.
+
+    The umask covers what the node creates from now on; existing directories are mended.
+    """
+    os.umask(0o077)
+    secure_dir(data)
+    for sub in DATA_SUBDIRS:
+        if (data / sub).is_dir():
+            secure_dir(data / sub)
 
 
 def parse_broker(text: str) -> tuple[str, int]:
@@ -185,6 +210,9 @@ def control(sim: Simulation, node: Node, words: list[str]) -> str | None:
             if shown["pages"] > 1:
                 return (f"message in {shown['pages']} pages of {node.config.cells.width} "
                         "cells: the last routing key shows the next")
+        case ["bpjs", number, card]:
+            node.bpjs_register(number, Patient(card))
+            return f"bpjs {number} registered"
         case _:
             raise ValueError(f"unknown control line: {' '.join(words)!r}")
     return None

@@ -22,7 +22,9 @@ from pathlib import Path
 
 from contract.fleet import Fleet
 from mqtt_config import bundle, pki
+from mqtt_config.plugin import build_plugin
 from mqtt_config.render import (
+    DEFAULT_PLUGIN,
     Account,
     AccountKind,
     BrokerTuning,
@@ -76,7 +78,7 @@ def provision_central(root: Path, fleet: Fleet, port: int) -> CentralBundle:
     broker = CentralBroker(
         sites=tuple(s.id for s in fleet.sites), install_dir=root / "central",
         data_dir=data_dir, tls_port=port, tls_bind=HOST,
-        tuning=BrokerTuning(run_user=getpass.getuser()),
+        tuning=BrokerTuning(run_user=getpass.getuser(), clientid_plugin=_plugin(root)),
     )
     creds = bundle.write_central(broker, site_creds, ca, root / "central", ["localhost", HOST])
     bundle.make_data_dir(data_dir)
@@ -86,6 +88,11 @@ def provision_central(root: Path, fleet: Fleet, port: int) -> CentralBundle:
         ncc_password=ncc.password,
         bridges={c.account.site or "": c.password for c in site_creds}, log=root / "central.log",
     )
+
+
+def _plugin(root: Path) -> Path:
+    """The client-id plugin setup.sh installed, else one built for this demo."""
+    return DEFAULT_PLUGIN if DEFAULT_PLUGIN.is_file() else build_plugin(root / "plugin")
 
 
 class MosquittoProcess:

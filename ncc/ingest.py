@@ -172,10 +172,8 @@ class Ingest:
         return self._latest_epoch(site, node) or None
 
     def _latest_epoch(self, site: str, node: str) -> str:
-        for row in self.db.nodes():
-            if (row.site, row.node) == (site, node):
-                return row.epoch or ""
-        return ""
+        rows = self.db.nodes([(site, node)])
+        return (rows[0].epoch or "") if rows else ""
 
     def contiguous(self, site: str, node: str, epoch: str | None = None) -> int:
         """The acked seq of ``epoch`` (default: the node's latest epoch)."""
@@ -210,6 +208,8 @@ class Ingest:
     # --- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> Ingest:
+        if self._thread is not None:
+            return self  # started already: one thread owns the client
         self._session = int(self.db.meta_get(SESSION_KEY) or 0)
         self._thread = threading.Thread(target=self._run, name="ncc-ingest", daemon=True)
         self._thread.start()
@@ -273,7 +273,7 @@ class Ingest:
         self._wait(self._timeout())
         if self._lost:
             self._drop_client()
-        if self._connected_now:
+        if self._connected_now and self._client is not None:
             self._connected_now = False
             self._on_online()
         if self._buffer and (len(self._buffer) >= BATCH_MAX or self._idle_or_due()):
@@ -366,7 +366,7 @@ class Ingest:
 
     def _drop_client(self) -> None:
         client, self._client = self._client, None
-        self._lost = False
+        self._lost = self._connected_now = False
         self._online.clear()
         if client is not None:
             with contextlib.suppress(Exception):

@@ -92,10 +92,16 @@ class Monitor:
         self._thread: threading.Thread | None = None
         self._last_prune = 0.0
         self._pending_changes: list[dict[str, Any]] = []
+        self._cache: dict[tuple[str, str], NodeRow] | None = None  # node rows, parsed
+        self._dirty: set[tuple[str, str]] = set()
+        self._rejected_seen = 0
 
     # --- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> Monitor:
+        """Start the threads (once; a second call does nothing)."""
+        if self._thread is not None:
+            return self
         self.notifier.start()
         self.evaluate()
         self._thread = threading.Thread(target=self._run, name="ncc-alarms", daemon=True)
@@ -129,6 +135,7 @@ class Monitor:
         changes += [{"kind": "site", "site": s, "node": None} for s in sorted(result.sites)]
         with self._lock:
             self._pending_changes.extend(changes)
+            self._dirty.update(result.nodes)
         self._wake.set()
 
     def _on_reply(self, msg: ReplyMsg) -> None:
@@ -143,16 +150,20 @@ class Monitor:
     # --- the evaluator thread -------------------------------------------------------------
 
     def _run(self) -> None:
+        pause = TICK_S
         while not self._stop.is_set():
-            self._wake.wait(TICK_S)
+            self._wake.wait(pause)
+            self._stop.wait(pause - TICK_S)  # a large fleet: leave the ingest room
             self._wake.clear()
             if self._stop.is_set():
                 return
+            started = time.monotonic()
             try:
                 self.evaluate()
                 self._maybe_prune()
             except Exception:
                 log.exception("ncc: evaluation failed")
+            pause = max(TICK_S, 3 * (time.monotonic() - started))
 
     def _maybe_prune(self) -> None:
         now = time.time()
@@ -169,7 +180,7 @@ class Monitor:
         """Node states, alarm conditions, hold-down, notifications, metrics: one pass."""
         now = time.time() if now is None else now
         with self._lock:
-            rows = self.store.nodes()
+            rows = list(self._rows().values())
             states = {(r.site, r.node): self._state(r, now) for r in rows}
             by_site: dict[str, list[NodeState]] = {}
             for (site, _), state in states.items():
@@ -244,6 +255,9 @@ class Monitor:
         self.metrics_registry.snapshot(nodes=per_site, alarms=alarms, waiting=waiting,
                                        kinds=tuple(KIND_LABELS))
         self.metrics_registry.connected(self.ingest.connected)
+        rejected = self.ingest.stats().rejected
+        self.metrics_registry.rejected(rejected - self._rejected_seen)
+        self._rejected_seen = rejected
 
     def _all_states(self, states: dict[tuple[str, str], NodeState]
                     ) -> dict[tuple[str, str], NodeState]:
@@ -286,7 +300,14 @@ class Monitor:
     # --- views: nodes -------------------------------------------------------------------------
 
     def _rows(self) -> dict[tuple[str, str], NodeRow]:
-        return {(r.site, r.node): r for r in self.store.nodes()}
+        """Every node's row: parsed once, then only the rows the ingest changed."""
+        with self._lock:
+            if self._cache is None:
+                self._cache = {(r.site, r.node): r for r in self.store.nodes()}
+            elif self._dirty:
+                self._cache.update({(r.site, r.node): r for r in self.store.nodes(self._dirty)})
+            self._dirty = set()
+            return dict(self._cache)
 
     def _node_views(self, now: float) -> list[dict[str, Any]]:
         rows = self._rows()
@@ -379,7 +400,7 @@ class Monitor:
         queues = self.store.queues()
         names = {s.id: (s.name, s.kecamatan) for s in self.fleet.sites}
         site_ids = list(names) + sorted({v["site"] for v in views} - set(names))
-        day = today(now)
+        day = self.store.day_counts(today(now))
         out = []
         for sid in site_ids:
             counts = Counter(v["state"] for v in views if v["site"] == sid)
@@ -389,8 +410,7 @@ class Monitor:
                 "nodes": {s.value: counts.get(s.value, 0) for s in NodeState},
                 "open_alarms": sum(1 for a in alarms if a.site == sid),
                 "waiting": _waiting(queues.get(sid)),
-                "served_today": sum(1 for t, _, _ in self.store.day_events(sid, day)
-                                    if t == "ticket.completed"),
+                "served_today": day.get(sid, {}).get("ticket.completed", 0),
                 "unreachable": sid in self._snapshot.unreachable,
             })
         return out

@@ -511,7 +511,8 @@ class SimFleet:
     """Simulated nodes for every site of a fleet inventory, one connection per site.
 
     ``login(site)`` gives the (username, password) of that site's connection (the demo
-    uses the site bridge's login: the bridge is what carries a site's nodes centrally).
+    uses the site bridge's login, and so its client id: the bridge is what carries a
+    site's nodes to the central broker, and the simulation stands in for it).
     """
 
     def __init__(self, fleet: Any, broker: Broker, *,
@@ -536,8 +537,10 @@ class SimFleet:
             if behaviour:
                 gone = (away[1], away[2], away[3]) if away and away[0] == site.id else None
                 behave = Behaviour(random.Random(rng.random()), away=gone)
+            # a login owns its client ids; a bridge login owns exactly its username
+            client_id = creds[0] if creds else f"brexit-sim-{site.id}"
             self.connections[site.id] = SimConnection(
-                site_broker, nodes, client_id=f"brexit-sim-{site.id}", behave=behave,
+                site_broker, nodes, client_id=client_id, behave=behave,
                 health_interval_s=health_interval_s)
 
     def node(self, site: str, node: str) -> SimNode:

@@ -54,6 +54,7 @@ MIGRATIONS: tuple[str, ...] = (
         UNIQUE (site, node, epoch, seq)
     );
     CREATE INDEX event_site_day ON event (site, day, type);
+    CREATE INDEX event_day ON event (day, site, type);
     CREATE INDEX event_received ON event (received);
     CREATE TABLE ack (
         site TEXT NOT NULL, node TEXT NOT NULL, epoch TEXT NOT NULL, seq INTEGER NOT NULL,
@@ -158,7 +159,7 @@ class Store(Protocol):
     def apply(self, batch: Sequence[Message]) -> BatchResult: ...
     def meta_get(self, key: str) -> str | None: ...
     def meta_set(self, key: str, value: str) -> None: ...
-    def nodes(self) -> list[NodeRow]: ...
+    def nodes(self, only: Iterable[tuple[str, str]] | None = None) -> list[NodeRow]: ...
     def contiguous(self, site: str, node: str, epoch: str = "") -> int: ...
     def seqs(self, site: str, node: str, epoch: str | None = None) -> list[int]: ...
     def events(self, *, site: str | None = None, node: str | None = None, after: int = 0,
@@ -166,6 +167,7 @@ class Store(Protocol):
     def health_history(self, site: str, node: str, since: float) -> list[dict[str, Any]]: ...
     def queues(self) -> dict[str, dict[str, Any]]: ...
     def day_events(self, site: str, day: str) -> list[tuple[str, str, dict[str, Any]]]: ...
+    def day_counts(self, day: str) -> dict[str, dict[str, int]]: ...
     def open_alarm(self, site: str, node: str | None, kind: str, detail: str, severity: str,
                    at: float) -> AlarmRow: ...
     def update_alarm_detail(self, alarm_id: int, detail: str) -> None: ...
@@ -173,7 +175,7 @@ class Store(Protocol):
     def ack_alarm(self, alarm_id: int, user: str, at: float) -> AlarmRow: ...
     def alarm(self, alarm_id: int) -> AlarmRow | None: ...
     def alarms(self, *, open_only: bool, site: str | None = None, kind: str | None = None,
-               limit: int = 1000) -> list[AlarmRow]: ...
+               limit: int | None = None) -> list[AlarmRow]: ...
     def add_silence(self, site: str, node: str | None, until: float, user: str, reason: str,
                     at: float) -> SilenceRow: ...
     def silences(self, now: float) -> list[SilenceRow]: ...
@@ -381,12 +383,23 @@ class SqliteStore:
 
     # --- reads ----------------------------------------------------------------------
 
-    def nodes(self) -> list[NodeRow]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT site, node, online, session, status_at, version, roles, first_seen,"
-                " last_seen, health, health_at, devices, epoch, clock_skew_s FROM node"
-                " ORDER BY site, node").fetchall()
+    _NODE_COLS = ("site, node, online, session, status_at, version, roles, first_seen,"
+                  " last_seen, health, health_at, devices, epoch, clock_skew_s")
+
+    def nodes(self, only: Iterable[tuple[str, str]] | None = None) -> list[NodeRow]:
+        """Every node, or only the (site, node) pairs in ``only`` (those that exist)."""
+        sql = f"SELECT {self._NODE_COLS} FROM node"
+        if only is None:
+            with self._lock:
+                rows = self._db.execute(sql + " ORDER BY site, node").fetchall()
+        else:
+            keys, rows = list(only), []
+            for i in range(0, len(keys), 400):
+                chunk = keys[i:i + 400]
+                values = ",".join("(?, ?)" for _ in chunk)
+                with self._lock:
+                    rows += self._db.execute(f"{sql} WHERE (site, node) IN (VALUES {values})",
+                                             [x for key in chunk for x in key]).fetchall()
         return [
             NodeRow(r[0], r[1], None if r[2] is None else bool(r[2]), r[3], r[4], r[5],
                     tuple(json.loads(r[6])), r[7], r[8], None if r[9] is None else
@@ -445,6 +458,16 @@ class SqliteStore:
                 "SELECT type, ts, data FROM event WHERE site = ? AND day = ?"
                 " AND type LIKE 'ticket.%' ORDER BY cursor", (site, day)).fetchall()
         return [(r[0], r[1], json.loads(r[2])) for r in rows]
+
+    def day_counts(self, day: str) -> dict[str, dict[str, int]]:
+        """site -> event type -> how many, for one local day."""
+        with self._lock:
+            rows = self._db.execute("SELECT site, type, count(*) FROM event WHERE day = ?"
+                                    " GROUP BY site, type", (day,)).fetchall()
+        out: dict[str, dict[str, int]] = {}
+        for site, kind, n in rows:
+            out.setdefault(site, {})[kind] = int(n)
+        return out
 
     # --- alarms -----------------------------------------------------------------------
 
@@ -506,7 +529,8 @@ class SqliteStore:
         return None if r is None else AlarmRow(*r)
 
     def alarms(self, *, open_only: bool, site: str | None = None, kind: str | None = None,
-               limit: int = 1000) -> list[AlarmRow]:
+               limit: int | None = None) -> list[AlarmRow]:
+        """Newest first; ``limit`` None: all of them."""
         where: list[str] = ["1"]
         args: list[Any] = []
         if open_only:
@@ -518,7 +542,8 @@ class SqliteStore:
         with self._lock:
             rows = self._db.execute(
                 f"SELECT {self._ALARM_COLS} FROM alarm WHERE {' AND '.join(where)}"
-                " ORDER BY since DESC, id DESC LIMIT ?", (*args, limit)).fetchall()
+                " ORDER BY since DESC, id DESC LIMIT ?",
+                (*args, -1 if limit is None else limit)).fetchall()
         return [AlarmRow(*r) for r in rows]
 
     def add_silence(self, site: str, node: str | None, until: float, user: str, reason: str,

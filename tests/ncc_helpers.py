@@ -52,6 +52,11 @@ def ncc_config(pair: BrokerPair, tmp: Path, **alarms: Any) -> NccConfig:
 
 
 def sim_fleet(pair: BrokerPair, fleet: Fleet, **kw: Any) -> SimFleet:
+    """Simulated nodes of both sites on the central broker, over the bridges' logins.
+
+    They stand in for the site and its bridge (the bridge's login owns one client id),
+    so the pair's site broker is stopped first."""
+    pair.site_broker.stop()
     central = pair.central
     broker = Broker(central.host, central.port, tls_ca=str(central.ca))
 

@@ -35,10 +35,16 @@ def test_events_stored_once_acked_and_shown(broker_pair: BrokerPair, tmp_path: P
             conn = sims.connections["janti"]
             conn.do(lambda c: [p for s in "AABCA" for p in c.nodes["kiosk-1"].issue(s)])
             conn.do(lambda c: c.nodes["caller-1"].call_next(1))
+            conn.do(lambda c: c.nodes["caller-1"].call_next(1))  # A-001 done, A-002 called
             wait_until(lambda: kiosk.acked == 5 and not kiosk.outbox, "acks for five tickets")
+            with MqttProbe(broker_pair.central, broker_pair.bridge()) as bad:
+                bad.publish("brexit/v1/janti/kiosk-1/event", b'{"seq": 6}')
+            wait_until(lambda: b"brexit_messages_rejected_total 1.0" in monitor.metrics(),
+                       "the malformed event counted")
             wait_state(monitor, "janti", "kiosk-1", "online")
-            wait_until(lambda: monitor.site("janti")["queue"][0]["avg_wait_s"] is not None,
-                       "the first call counted")
+            wait_until(lambda: b"brexit_events_ingested_total 8.0" in monitor.metrics(),
+                       "the counter's three events stored")
+            wait_until(lambda: monitor.site("janti")["waiting"] == 3, "the last queue snapshot")
             site = monitor.site("janti")
             tile = next(t for t in monitor.sites() if t["site"] == "janti")
             view = monitor.node("janti", "kiosk-1")
@@ -47,7 +53,8 @@ def test_events_stored_once_acked_and_shown(broker_pair: BrokerPair, tmp_path: P
             metrics = monitor.metrics().decode()
         seen = watch.collect(lambda got: any(m.topic == "brexit/v1/ncc/status" and
                                              not json.loads(m.payload)["online"] for m in got))
-    assert assert_valid(seen) > 10  # sim nodes and NCC alike speak the schemas
+    own_bad = b'{"seq": 6}'  # the test's deliberately malformed event
+    assert assert_valid([m for m in seen if m.payload != own_bad]) > 10  # sims and NCC alike
     assert view is not None
     assert view["session"] == 1 and view["version"] == "0.1.0" and view["backlog"] == 0
     assert view["devices"]["printer"]["state"] == "ok"
@@ -55,17 +62,18 @@ def test_events_stored_once_acked_and_shown(broker_pair: BrokerPair, tmp_path: P
     assert [e["type"] for e in view["recent_events"]][-1] == "ticket.issued"
     assert [e["seq"] for e in events["items"] if e["node"] == "kiosk-1"] == [1, 2, 3, 4, 5]
     assert tile["nodes"] == {"online": 2, "silent": 0, "offline": 0}
-    assert tile["name"] == "UPT Puskesmas Janti" and tile["waiting"] == 4
+    assert tile["name"] == "UPT Puskesmas Janti" and tile["waiting"] == 3
+    assert tile["served_today"] == 1
     assert [n["node"] for n in site["nodes"]] == ["caller-1", "kiosk-1"]
     queue = {q["service"]: q for q in site["queue"]}
-    assert queue["A"]["waiting"] == 2 and queue["B"]["waiting"] == 1  # A-001 was called
-    assert queue["A"]["avg_wait_s"] is not None
+    assert queue["A"]["waiting"] == 1 and queue["B"]["waiting"] == 1  # called
+    assert queue["A"]["avg_wait_s"] is not None and queue["A"]["served"] == 1
     acks = [json.loads(m.payload) for m in seen if m.topic == "brexit/v1/ncc/ack/janti/kiosk-1"]
     assert acks[-1]["seq"] == 5
     assert events["next"] == events["items"][-1]["cursor"]
     assert after["items"] == []
     assert 'brexit_nodes{state="online"} 3.0' in metrics
-    assert "brexit_events_ingested_total 6.0" in metrics  # 5 issued, 1 called
+    assert "brexit_events_ingested_total 8.0" in metrics  # 5 issued, 2 called, 1 completed
 
 
 def test_device_fault_alarm_webhook_ack_and_clear(broker_pair: BrokerPair,

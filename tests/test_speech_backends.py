@@ -11,7 +11,7 @@ import pytest
 
 from edge.devices.state import DeviceError, DeviceState
 from edge.speech.audio import rms
-from edge.speech.backends import Pyttsx3Backend, Pyttsx3Synth, Utterance, play
+from edge.speech.backends import Pyttsx3Backend, Pyttsx3Synth, Utterance, WavBackend, play
 from edge.speech.render import choose_voice
 from edge.speech.worker import Outcome, SpeechWorker
 
@@ -122,3 +122,15 @@ def test_play_reports_a_failing_player(tmp_path: Path) -> None:
 
 def test_utterance_defaults() -> None:
     assert Utterance("x") == Utterance("x", "kiosk", False, 1.0)
+
+
+def test_a_wav_that_cannot_be_written_is_a_device_error(tmp_path: Path) -> None:
+    """A full or broken disk under --simulate: the speaker reports an error, no traceback."""
+    backend = WavBackend(tmp_path)
+    backend.open()
+    (tmp_path / "0001-kiosk.wav").mkdir()  # the file cannot be created
+    try:
+        with pytest.raises(DeviceError, match=r"cannot write 0001-kiosk\.wav"):
+            backend.speak(Utterance("satu", channel="kiosk"), threading.Event())
+    finally:
+        backend.close()

@@ -50,10 +50,20 @@ def connect(path: Path) -> sqlite3.Connection:
     ``sqlite3.Error`` (or ``OSError``) when the file cannot be opened or written.
     """
     secure_dir(path.parent)
-    if not path.exists():
+    created = not path.exists()
+    if created:
         _create_private(path)
     for suffix in ("", "-wal", "-shm"):
         secure_file(path.with_name(path.name + suffix))
+    try:
+        return _open(path)
+    except BaseException:
+        if created:  # our own empty file, not a database: an empty one means damage later
+            _remove_if_empty(path)
+        raise
+
+
+def _open(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
@@ -66,6 +76,13 @@ def connect(path: Path) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def _remove_if_empty(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        if path.stat().st_size == 0:
+            for suffix in ("-wal", "-shm", ""):
+                path.with_name(path.name + suffix).unlink(missing_ok=True)
 
 
 def _ensure_epoch(conn: sqlite3.Connection) -> None:

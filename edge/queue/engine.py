@@ -7,10 +7,19 @@
 ('A-001', 1)
 >>> q.call_next(1).number
 'A-001'
+
+Storage failures (a full disk, an I/O error, a damaged file) raise ``StorageError``; the
+engine then stays usable and the next action tries again, so the node recovers by itself
+when space returns. A database that cannot even be opened at start is opened again by the
+next action (``storage_error`` says why meanwhile).
+
+A node that starts on a fresh database in the middle of a day continues that day's numbers
+with ``continue_numbers``, fed from the site's retained ``queue`` snapshot (its ``issued``).
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -23,8 +32,11 @@ from zoneinfo import ZoneInfo
 from edge.config import CounterConfig, NodeConfig
 from edge.queue import outbox
 from edge.queue.clock import Reading, SeriesMark, SystemClock, next_mark
-from edge.queue.db import connect, meta_get, meta_set
-from edge.queue.models import Issued, QueueError, Ticket, TicketState
+from edge.queue.db import meta_get, meta_set
+from edge.queue.models import Issued, QueueError, StorageError, Ticket, TicketState
+from edge.queue.recovery import Damage, open_checked, storage_error
+
+log = logging.getLogger(__name__)
 
 
 class Clock(Protocol):
@@ -43,22 +55,95 @@ class QueueEngine:
         self._clock: Clock = clock or SystemClock()
         self._tz = ZoneInfo(config.timezone)
         self._lock = threading.Lock()
-        self._conn = connect(db_path)
-        self._conn.row_factory = sqlite3.Row
+        self._conn: sqlite3.Connection | None = None
+        self._closed = False
         self.db_path = db_path
+        self.damage: Damage | None = None  # a damaged database found (and moved) at start
+        self.storage_error: StorageError | None = None  # why the database is not open
+        try:
+            with self._lock:
+                self._connection()
+        except StorageError as e:
+            log.error("queue database %s cannot be opened: %s", db_path, e)
 
-    # --- transactions -------------------------------------------------------------
+    # --- the connection and transactions -------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        """The open connection, opening (and checking) the database if needed; under lock."""
+        if self._closed:
+            raise RuntimeError("the queue engine is closed")
+        if self._conn is None:
+            try:
+                conn, damage = open_checked(self.db_path)
+            except StorageError as e:
+                self.storage_error = e
+                raise
+            conn.row_factory = sqlite3.Row
+            self._conn, self.storage_error = conn, None
+            if damage is not None:
+                self.damage = damage
+                self._restart_after_damage(conn, damage)
+        return self._conn
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; SQLite and file errors come out as StorageError."""
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            conn = self._connection()
             try:
-                yield self._conn
-                self._conn.execute("COMMIT")
+                conn.execute("BEGIN IMMEDIATE")
+                yield conn
+                conn.execute("COMMIT")
+            except (sqlite3.Error, OSError) as e:
+                self._rollback(conn)
+                raise storage_error(e) from e
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._rollback(conn)
                 raise
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            conn = self._connection()
+            try:
+                yield conn
+            except sqlite3.Error as e:
+                raise storage_error(e) from e
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        """Roll back if a transaction is still open (SQLite ends some failed ones itself)."""
+        if not conn.in_transaction:
+            return
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error as e:  # the original error is the one that matters
+            log.warning("rollback failed: %s", e)
+
+    def _restart_after_damage(self, conn: sqlite3.Connection, damage: Damage) -> None:
+        """First transaction of the fresh database: carry numbers over or start a series."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            reading = self._clock.read()
+            ts = datetime.fromtimestamp(reading.wall, self._tz).isoformat(timespec="seconds")
+            if damage.salvage is not None:
+                mark = SeriesMark.from_json(damage.salvage.series_mark)
+                for service, last in damage.salvage.last_numbers.items():
+                    self._raise_floor(conn, mark.series, service, last)
+            else:
+                mark, _ = next_mark(None, reading, self._config.timezone)
+            meta_set(conn, "series_mark", mark.to_json())
+            outbox.append(conn, "queue.reset", {
+                "series": mark.series, "day": mark.day, "reason": "damaged_database",
+                "carried": damage.salvage is not None, "moved_aside": damage.moved_to.name,
+            }, ts)
+            outbox.append(conn, "device.fault", {
+                "device": "storage", "state": "damaged", "detail": damage.message(),
+            }, ts)
+            conn.execute("COMMIT")
+        except BaseException:
+            self._rollback(conn)
+            raise
 
     def _now(self, conn: sqlite3.Connection) -> tuple[SeriesMark, str]:
         """Advance the series mark (in the open transaction); return it and an ISO stamp."""
@@ -73,9 +158,13 @@ class QueueEngine:
             outbox.append(conn, "queue.reset", data, ts)
         return mark, ts
 
-    def _series(self) -> int:
-        stored = meta_get(self._conn, "series_mark")
+    def _series(self, conn: sqlite3.Connection) -> int:
+        stored = meta_get(conn, "series_mark")
         return SeriesMark.from_json(stored).series if stored else 0
+
+    def _mark(self, conn: sqlite3.Connection) -> SeriesMark | None:
+        stored = meta_get(conn, "series_mark")
+        return SeriesMark.from_json(stored) if stored else None
 
     # --- actions ------------------------------------------------------------------
 
@@ -164,17 +253,46 @@ class QueueEngine:
             _, ts = self._now(conn)
             return outbox.append(conn, type_, data, ts)
 
+    def continue_numbers(self, last_numbers: dict[str, int], *, day: str | None = None) -> bool:
+        """Never issue again a number up to ``last_numbers[service]`` in today's series.
+
+        For a node on a fresh database in the middle of a day: the site's retained queue
+        snapshot says how far each service got. Idempotent and never lowering; unknown
+        services and non-positive numbers are ignored. With ``day`` (YYYY-MM-DD, the day the
+        numbers belong to), nothing happens unless it is the current series' day. Returns
+        True when the numbers were applied.
+        """
+        with self._tx() as conn:
+            mark, _ = self._now(conn)
+            if day is not None and day != mark.day:
+                return False
+            for service, last in last_numbers.items():
+                if self._known(service) and isinstance(last, int) and last > 0:
+                    self._raise_floor(conn, mark.series, service, last)
+        return True
+
     # --- queries ------------------------------------------------------------------
 
+    def last_numbers(self) -> tuple[str | None, dict[str, int]]:
+        """The current series' day and the last serial issued per service in it."""
+        with self._read() as conn:
+            mark = self._mark(conn)
+            if mark is None:
+                return None, {}
+            rows = conn.execute(
+                "SELECT service, last FROM serial_counter WHERE series = ?", (mark.series,)
+            ).fetchall()
+        return mark.day, {r["service"]: int(r["last"]) for r in rows}
+
     def current(self, counter: int) -> Ticket | None:
-        with self._lock:
-            return self._current(self._conn, counter)
+        with self._read() as conn:
+            return self._current(conn, counter)
 
     def find(self, number: str) -> Ticket | None:
         """The ticket ``number`` of the current series."""
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT * FROM ticket WHERE series = ? AND number = ?", (self._series(), number)
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT * FROM ticket WHERE series = ? AND number = ?", (self._series(conn), number)
             ).fetchone()
         return None if row is None else Ticket.from_row(row)
 
@@ -182,16 +300,16 @@ class QueueEngine:
         """How many waiting tickets will be called before ``ticket`` (0 once called)."""
         if ticket.state is not TicketState.WAITING:
             return 0
-        with self._lock:
-            return self._ahead(self._conn, ticket)
+        with self._read() as conn:
+            return self._ahead(conn, ticket)
 
     def waiting(self) -> dict[str, int]:
         """Waiting tickets per service in the current series."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._read() as conn:
+            rows = conn.execute(
                 "SELECT service, COUNT(*) AS n FROM ticket WHERE series = ? AND state = 'waiting'"
                 " GROUP BY service",
-                (self._series(),),
+                (self._series(conn),),
             ).fetchall()
         counts = {s.code: 0 for s in self._config.services}
         counts.update({r["service"]: r["n"] for r in rows})
@@ -199,11 +317,11 @@ class QueueEngine:
 
     def last_called(self) -> dict[str, Any] | None:
         """The most recent call of the current series: number, counter and when."""
-        with self._lock:
-            row = self._conn.execute(
+        with self._read() as conn:
+            row = conn.execute(
                 "SELECT number, counter, called_at FROM ticket WHERE series = ?"
                 " AND called_at IS NOT NULL ORDER BY called_at DESC, id DESC LIMIT 1",
-                (self._series(),),
+                (self._series(conn),),
             ).fetchone()
         if row is None:
             return None
@@ -214,13 +332,16 @@ class QueueEngine:
 
     def tickets(self) -> list[Ticket]:
         """Every ticket of every series, in issue order (for audits and tests)."""
-        with self._lock:
-            rows = self._conn.execute("SELECT * FROM ticket ORDER BY id").fetchall()
+        with self._read() as conn:
+            rows = conn.execute("SELECT * FROM ticket ORDER BY id").fetchall()
         return [Ticket.from_row(r) for r in rows]
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            self._closed = True
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
     # --- helpers ------------------------------------------------------------------
 
@@ -250,6 +371,14 @@ class QueueEngine:
             "SELECT last FROM serial_counter WHERE series = ? AND service = ?", (series, service)
         ).fetchone()
         return int(row["last"])
+
+    @staticmethod
+    def _raise_floor(conn: sqlite3.Connection, series: int, service: str, last: int) -> None:
+        conn.execute(
+            "INSERT INTO serial_counter (series, service, last) VALUES (?, ?, ?)"
+            " ON CONFLICT(series, service) DO UPDATE SET last = MAX(last, excluded.last)",
+            (series, service, last),
+        )
 
     def _next_pos(self, conn: sqlite3.Connection) -> int:
         pos = int(meta_get(conn, "queue_pos") or 0) + 1

@@ -70,3 +70,16 @@ class Issued:
 
     ticket: Ticket
     ahead: int
+
+
+class StorageError(Exception):
+    """The queue database cannot be opened or written: the disk is full, an I/O error, or
+    the file is damaged. Nothing of the action was stored; the caller apologises.
+
+    >>> str(StorageError("database or disk is full", full=True))
+    'database or disk is full'
+    """
+
+    def __init__(self, message: str, *, full: bool = False) -> None:
+        super().__init__(message)
+        self.full = full

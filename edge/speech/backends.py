@@ -151,7 +151,10 @@ class WavBackend:
 
     def speak(self, utterance: Utterance, cancel: threading.Event) -> bool:
         path = self.out_dir / f"{len(self._files) + 1:04d}-{utterance.channel}.wav"
-        write_wav(path, render_utterance(self._synth, utterance))
+        try:
+            write_wav(path, render_utterance(self._synth, utterance))
+        except OSError as e:  # a full or read-only disk: the speaker's fault, not a crash
+            raise DeviceError(f"cannot write {path.name}: {e.strerror or e}") from e
         self._files.append(path)
         return True
 

@@ -158,3 +158,30 @@ def no_waiting_sentence(service_name: str | None = None) -> str:
     if service_name:
         return f"Tidak ada antrean yang menunggu untuk {service_name}."
     return "Tidak ada antrean yang menunggu."
+
+
+def storage_fault_sentence() -> str:
+    """Spoken at the kiosk when a ticket cannot be stored (the disk is full or failing).
+
+    >>> storage_fault_sentence().startswith("Mohon maaf")
+    True
+    """
+    return (
+        "Mohon maaf, nomor antrean tidak dapat dibuat saat ini karena gangguan sistem. "
+        "Silakan minta bantuan petugas di loket pendaftaran."
+    )
+
+
+def storage_fault_staff_sentence() -> str:
+    """Spoken at a counter whose action cannot be stored."""
+    return "Maaf, perubahan antrean tidak dapat disimpan karena gangguan sistem. Hubungi teknisi."
+
+
+def bpjs_refused_sentence(number: str) -> str:
+    """Said to the staff when BPJS refuses a call for a registered ticket.
+
+    >>> bpjs_refused_sentence("A-012")
+    'Perhatian petugas: data BPJS untuk antrean A dua belas ditolak. Periksa nomor kartu pasien.'
+    """
+    return (f"Perhatian petugas: data BPJS untuk antrean {spell_number(number)} ditolak. "
+            "Periksa nomor kartu pasien.")
