@@ -1,9 +1,9 @@
 """The JSON Schemas of every MQTT payload (package data ``contract/schemas/``), loaded once.
 
 >>> s = Schemas.load()
->>> s.errors("ack", {"seq": -1})
+>>> s.errors("ack", {"epoch": "e1", "seq": -1})
 ['seq: -1 is less than the minimum of 0']
->>> s.errors("ack", {"seq": 1.0})
+>>> s.errors("ack", {"epoch": "e1", "seq": 1.0})
 ["seq: 1.0 is not of type 'integer'"]
 >>> "call_next" in s.command_names
 True

@@ -21,11 +21,12 @@ COMMAND_MODULES: tuple[str, ...] = (
     "edge.speech.cli",  # brexit announce
     "edge.bench",  # brexit bench
     "edge.cells.cli",  # brexit cells
+    "edge.pharmacy.cli",  # brexit label
     "mqtt_config.cli",  # brexit broker
     "edge.bpjs.cli",  # brexit bpjs
-    "ncc.cli",  # brexit ncc
     "edge.selftest.cli",  # brexit selftest
     "edge.labels.cli",  # brexit labels
+    "ncc.cli",  # brexit ncc
 )
 
 

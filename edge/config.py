@@ -22,8 +22,10 @@ from typing import Any
 
 import jsonschema
 
+from edge.aid.config import AidConfig, parse_aid
 from edge.bpjs.config import BpjsConfig, BpjsConfigError, parse_bpjs
 from edge.braille.codec import unwritable
+from edge.pharmacy.config import PharmacyConfig, parse_pharmacy
 from edge.pinmap import PinMap, PinMapError, default_pinmap_path, load_boards
 
 
@@ -112,6 +114,8 @@ class NodeConfig:
     cells: SerialDeviceConfig = field(default_factory=lambda: SerialDeviceConfig(width=20))
     speaker: SpeakerConfig = field(default_factory=SpeakerConfig)
     mqtt: MqttConfig | None = None
+    pharmacy: PharmacyConfig = field(default_factory=PharmacyConfig)
+    aid: AidConfig = field(default_factory=AidConfig)
     bpjs: BpjsConfig | None = None
     source: str = "<demo>"
 
@@ -287,7 +291,7 @@ def _boards(pinmap: Path | None, source: str) -> dict[str, PinMap] | None:
 
 def _check_buttons(
     pinmap: Path | None, roles: frozenset[str], services: tuple[ServiceConfig, ...],
-    counters: tuple[CounterConfig, ...], source: str,
+    counters: tuple[CounterConfig, ...], source: str, aid: AidConfig | None = None,
 ) -> None:
     """Every button the roles use is on its board of the pin map."""
     boards = _boards(pinmap, source)
@@ -299,6 +303,7 @@ def _check_buttons(
     if "caller" in roles:
         wanted += [(f"counters[{i}].number", "counter", c.button(action))
                    for i, c in enumerate(counters) for action in ("next", "recall", "skip", "done")]
+        wanted += _aid_buttons(aid, {b for _, _, b in wanted}, source)
     for field_name, board, button in wanted:
         if board not in boards:
             raise ConfigError(f"{source}: pinmap: no board {board!r} for {field_name}")
@@ -308,6 +313,19 @@ def _check_buttons(
                 f"{source}: {field_name}: the {board} board has no button {button!r} "
                 f"(it has: {names})"
             )
+
+
+def _aid_buttons(aid: AidConfig | None, used: set[str], source: str
+                 ) -> list[tuple[str, str, str]]:
+    """The counter-board buttons of the aid's quick phrases (not a counter's own)."""
+    wanted = []
+    for i, phrase in enumerate(aid.phrases if aid else ()):
+        if phrase.button in used:
+            raise ConfigError(f"{source}: aid.phrases[{i}].button: {phrase.button!r} is a "
+                              "counter's button")
+        if phrase.button:
+            wanted.append((f"aid.phrases[{i}].button", "counter", phrase.button))
+    return wanted
 
 
 def parse_config(raw: dict[str, Any], *, source: str, base: Path | None = None) -> NodeConfig:
@@ -323,7 +341,9 @@ def parse_config(raw: dict[str, Any], *, source: str, base: Path | None = None) 
     timing = raw.get("buttons", {})
     speaker = raw.get("speaker", {})
     pinmap = base / raw["pinmap"] if "pinmap" in raw else None
-    _check_buttons(pinmap, roles, services, counters, source)
+    aid = parse_aid(raw.get("aid"), source=source)
+    _check_buttons(pinmap, roles, services, counters, source, aid)
+    embosser = _serial(raw.get("embosser"), "width_cells", 28)
     return NodeConfig(
         site=raw["site"],
         node=raw["node"],
@@ -342,10 +362,13 @@ def parse_config(raw: dict[str, Any], *, source: str, base: Path | None = None) 
             double_tap_s=timing.get("double_tap_ms", 500) / 1000.0,
         ),
         printer=_serial(raw.get("printer"), "width_chars", 32),
-        embosser=_serial(raw.get("embosser"), "width_cells", 28),
+        embosser=embosser,
         cells=_serial(raw.get("cells"), "count", 20),
         speaker=SpeakerConfig(**speaker),
         mqtt=_mqtt(raw.get("mqtt"), base, source),
+        pharmacy=parse_pharmacy(raw.get("pharmacy"), source=source, embosser_width=(
+            embosser.width if "pharmacy" in roles and embosser.enabled else None)),
+        aid=aid,
         bpjs=_bpjs(raw.get("bpjs"), base, source, {s.code for s in services}),
         source=source,
     )

@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo
 from gpiozero import Factory
 
 from edge import __version__
+from edge.aid.aid import CounterAid
+from edge.aid.aid import Source as AidSource
 from edge.bpjs.calls import Patient
 from edge.bpjs.store import BpjsStore
 from edge.bpjs.sync import BpjsSync
@@ -36,6 +38,9 @@ from edge.devices.state import DeviceState
 from edge.devices.worker import Driver, OutputWorker
 from edge.kiosk import Kiosk
 from edge.node_actions import CommandError
+from edge.pharmacy.role import Pharmacy
+from edge.pharmacy.role import Source as PharmacySource
+from edge.pharmacy.store import LabelStore
 from edge.pinmap import PinMap
 from edge.queue.engine import QueueEngine
 from edge.queue.models import QueueError, StorageError
@@ -111,6 +116,8 @@ class Node:
         self._stop = threading.Event()
         self.kiosk: Kiosk | None = None
         self.caller: Caller | None = None
+        self.pharmacy: Pharmacy | None = None  # the pharmacy role (edge/pharmacy)
+        self.aid: CounterAid | None = None  # staff questions on the cells (edge/aid)
         self.selftests = NodeSelftest(self)
         self._router = threading.Thread(target=self._route, name="press-router", daemon=True)
 
@@ -144,8 +151,24 @@ class Node:
         if "caller" in self.config.roles and self._hw.counter is not None:
             parts = self._board("counter", self._hw.counter)
             self.caller = Caller(self.ctx, parts.feedback.confirm, parts.feedback.error)
+        self._start_pharmacy_and_aid()
         self._router.start()
         return self
+
+    def _start_pharmacy_and_aid(self) -> None:
+        if "pharmacy" in self.config.roles:
+            store = LabelStore(self.data_dir / "labels.db",
+                               keep_days=self.config.pharmacy.keep_days)
+            board = self._boards.get("kiosk") if self.kiosk is not None else (
+                self._board("kiosk", self._hw.kiosk) if self._hw.kiosk else None)
+            self.pharmacy = Pharmacy(self.ctx, store, board.feedback.confirm if board else None)
+        if self._cells is not None:
+            self.aid = CounterAid(self.config.aid, self._cells, self.config.cells.width,
+                                  self.ctx.speech, self._record, self.ctx.emit)
+
+    def _record(self, type_: str, data: dict[str, Any]) -> None:
+        self.ctx.engine.record(type_, data)
+        self.ctx.notifier.notify_event()
 
     def stop(self) -> None:
         self.selftests.close()
@@ -161,6 +184,8 @@ class Node:
         if self.bpjs is not None:
             self.bpjs.close()
         self.ctx.speech.close()
+        if self.pharmacy is not None:
+            self.pharmacy.store.close()
         self.ctx.engine.close()
 
     def _board(self, name: str, board: Board) -> _BoardParts:
@@ -184,11 +209,14 @@ class Node:
 
     def _board_buttons(self, name: str, pins: PinMap) -> dict[str, int]:
         """The board's buttons this node's config uses."""
-        if name == "kiosk":
+        if name == "kiosk" and "kiosk" not in self.config.roles:
+            wanted = {"repeat"}  # the pharmacy counter's repeat button
+        elif name == "kiosk":
             wanted = {s.button for s in self.config.services} | {"repeat", "help"}
         else:
             wanted = {c.button(a) for c in self.config.counters
                       for a in ("next", "recall", "skip", "done")}
+            wanted |= {p.button for p in self.config.aid.phrases if p.button}
         available = pins.buttons()
         missing = sorted(wanted - set(available))
         if missing:
@@ -244,6 +272,8 @@ class Node:
                 key = self._cells.keys.get_nowait()
             except queue.Empty:
                 return
+            if self.aid is not None and self.aid.key(key.key):  # the patient answered
+                continue
             if self._cells.pan(key.key):  # the last key showed the next page
                 continue
             channel = "kiosk" if self.kiosk is not None else "counter-cells"
@@ -259,6 +289,10 @@ class Node:
             self.kiosk.handle(event)
         elif self.caller is not None and event.name in self.caller.buttons:
             self.caller.handle(event)
+        elif self.pharmacy is not None and event.name in self.pharmacy.buttons:
+            self.pharmacy.handle(event)
+        elif self.aid is not None and event.name in self.aid.buttons:
+            self.aid.handle(event)
 
     def press_events(self) -> queue.Queue[ButtonEvent]:
         """The queue debounced button events arrive on (simulation injects here too)."""
@@ -282,6 +316,8 @@ class Node:
                         {"device": name, "state": state.value, "detail": detail})
         if faulty and self.kiosk is not None:
             self.kiosk.output_failed(name)
+        if faulty and self.pharmacy is not None:
+            self.pharmacy.output_failed(name, state)
 
     def _set_fault(self, key: str, state: str | None, data: dict[str, Any]) -> None:
         with self.ctx.lock:
@@ -419,6 +455,22 @@ class Node:
         except ValueError as e:
             raise CommandError(f"the cells cannot show this message: {e}") from None
         return {"shown": text, "pages": pages}
+
+    def label(self, label: dict[str, Any]) -> dict[str, Any]:
+        """The MQTT ``label`` command: make a medicine label; the reply names no one."""
+        if self.pharmacy is None:
+            raise CommandError("this node has no pharmacy role")
+        try:
+            made = self.pharmacy.make(label, source=PharmacySource.COMMAND)
+        except ValueError as e:
+            raise CommandError(str(e)) from None
+        return made.summary()
+
+    def message(self, text: str, answers: list[str] | None = None) -> dict[str, Any]:
+        """The MQTT ``message`` command: a question on the cells, said by the speaker."""
+        if self.aid is None:
+            raise CommandError("this node has no Braille cells")
+        return self.aid.ask(text, answers, source=AidSource.COMMAND)
 
     def selftest(self) -> dict[str, Any]:
         """Start the self-test on its own thread (edge.selftest.innode); replies at once."""

@@ -8,6 +8,10 @@ Control lines in ``--simulate`` mode (one per line on stdin)::
     key N                 press routing key N (0-based) on the Braille cells
     cells                 print what the cells show (Unicode Braille, then the text)
     message TEXT          show a staff message on the cells (``message`` alone clears it)
+    label JSON            pharmacy: make a medicine label (see edge/pharmacy/console.py)
+    label-reprint NUMBER  pharmacy: make a kept label again
+    ask TEXT              a staff question with answers on the cells; ``key N`` answers
+    phrase N              quick phrase N of [aid] on the cells
     bpjs NUMBER CARD      staff register today's ticket NUMBER for BPJS (card: 13 digits)
     selftest              start the spoken self-test (it asks for each button: press it)
     health                print the node's health as JSON
@@ -38,6 +42,9 @@ from edge.context import Offline
 from edge.mqtt.link import LinkOptions, MqttLink
 from edge.node import Board, Hardware, Node
 from edge.node_actions import CommandError
+from edge.pharmacy import console as pharmacy_console
+from edge.pharmacy.config import parse_listen
+from edge.pharmacy.serve import serve_form
 from edge.pinmap import PinMap, default_pinmap_path
 from edge.queue.db import secure_dir
 from edge.simulation import Simulation, SimulationError, parse_seconds
@@ -52,6 +59,8 @@ def register(sub: Any) -> None:
     p.add_argument("--simulate", action="store_true", help="mock pins and emulated devices")
     p.add_argument("--speak", action="store_true", help="with --simulate: speak aloud")
     p.add_argument("--broker", metavar="HOST:PORT", help="the site MQTT broker")
+    p.add_argument("--form", metavar="HOST:PORT",
+                   help="pharmacy: where the label form listens (default: [pharmacy] listen)")
     p.set_defaults(func=run)
 
 
@@ -59,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config)
         mqtt = mqtt_settings(config, parse_broker(args.broker) if args.broker else None)
+        form = parse_listen(args.form) if args.form else config.pharmacy.listen
         if not args.simulate:
             check_real_roles(config)
     except (ConfigError, ValueError) as e:
@@ -90,6 +100,15 @@ def run(args: argparse.Namespace) -> int:
             stack.callback(link.close)
             # Runs first: a closed link raises LinkClosed when notified.
             stack.callback(setattr, node.ctx, "notifier", Offline())
+        if node.pharmacy is not None:
+            try:
+                web, where = serve_form(node, args.data, form, simulate=args.simulate)
+            except OSError as e:
+                print(f"brexit node: pharmacy form cannot listen on {form[0]}:{form[1]}: "
+                      f"{e.strerror or e}", file=sys.stderr)
+                return 1
+            stack.callback(web.close)
+            print(where, flush=True)
         print(f"ready {config.site}/{config.node} roles={','.join(sorted(config.roles))}",
               flush=True)
         if sim is not None:
@@ -121,7 +140,8 @@ def parse_broker(text: str) -> tuple[str, int]:
 
 
 def check_real_roles(config: NodeConfig) -> None:
-    if {"kiosk", "caller"} <= config.roles:
+    if len({"kiosk", "caller", "pharmacy"} & config.roles) > 1 and not (
+            config.roles & {"kiosk", "caller"} == {"kiosk"}):
         raise ConfigError(
             f"{config.source}: roles: the kiosk and counter boards use the same GPIO lines; "
             "on real hardware give each its own node (both are allowed with --simulate)"
@@ -132,7 +152,8 @@ def real_hardware(config: NodeConfig) -> Hardware:
     pinmap = config.pinmap or default_pinmap_path()
     return Hardware(
         speech=Pyttsx3Backend(config.speaker.voice, config.speaker.rate),
-        kiosk=Board(PinMap.load(pinmap, "kiosk")) if "kiosk" in config.roles else None,
+        kiosk=Board(PinMap.load(pinmap, "kiosk")) if config.roles & {"kiosk", "pharmacy"}
+        else None,
         counter=Board(PinMap.load(pinmap, "counter")) if "caller" in config.roles else None,
         embosser_url=config.embosser.url,
         printer_url=config.printer.url,
@@ -209,13 +230,15 @@ def control(sim: Simulation, node: Node, words: list[str]) -> str | None:
         case ["cells"] if sim.cells is not None:
             dots = sim.cells.dots()
             return f"cells {to_unicode(dots)} {decode(dots).strip()}"
+        case [word, *_] if word in pharmacy_console.WORDS:
+            return pharmacy_console.control(node, words)
         case ["message", *text]:
             shown = node.show_message(" ".join(text))
             if shown["pages"] > 1:
                 return (f"message in {shown['pages']} pages of {node.config.cells.width} "
                         "cells: the last routing key shows the next")
-        case ["selftest"]:
-            return f"selftest {json.dumps(node.selftest(), sort_keys=True)}"
+        case ["selftest"]:  # a person at the node: it asks for each button
+            return f"selftest {json.dumps(node.selftests.start('kiosk'), sort_keys=True)}"
         case ["bpjs", number, card]:
             node.bpjs_register(number, Patient(card))
             return f"bpjs {number} registered"

@@ -67,10 +67,10 @@ class Simulation(Closing):
         for sub in ("embossed", "printed", "speech"):
             (data_dir / sub).mkdir(parents=True, exist_ok=True)
         pinmap = config.pinmap or default_pinmap_path()
-        wired = {"kiosk": "kiosk", "caller": "counter"}  # role -> its board
+        wired = {"kiosk": "kiosk", "pharmacy": "kiosk", "caller": "counter"}  # role -> board
         self.boards = {
             board: Board(PinMap.load(pinmap, board), MockFactory())
-            for role, board in wired.items() if role in config.roles
+            for board in dict.fromkeys(b for r, b in wired.items() if r in config.roles)
         }
         self.embosser = (
             EmbosserEmulator(data_dir / "embossed", width_cells=config.embosser.width)

@@ -32,7 +32,8 @@ KIND_LABELS: dict[str, str] = {
     "cells": "Sel Braille",
     "speaker": "Speaker",
     "buttons": "Tombol",
-    "storage": "Penyimpanan hampir penuh",
+    "storage": "Penyimpanan",
+    "bpjs": "BPJS Antrean FKTP",
     "certificate": "Sertifikat segera kedaluwarsa",
     "clock_skew": "Jam node tidak sinkron",
     "backlog": "Antrean kirim menumpuk",
@@ -44,6 +45,9 @@ STATE_LABELS: dict[str, str] = {
     "offline": "tidak terhubung",
     "error": "galat",
     "stuck": "macet",
+    "full": "penuh",
+    "refused": "data ditolak BPJS",
+    "retrying": "tidak terjangkau, dikirim ulang",
     "luring": "luring",
     "senyap": "senyap",
 }
@@ -120,16 +124,27 @@ def _health_conditions(h: dict[str, Any], now: float, s: AlarmSettings) -> dict[
 
 
 def certificate_days_left(health: dict[str, Any] | None, now: float) -> int | None:
-    """Days until ``health.certificate.not_after`` (an optional field of the node's health).
+    """Days left of the node's certificate that expires first (``health.certificates``:
+    its CA, its client certificate, the site broker's), from ``not_after`` when readable.
 
-    >>> certificate_days_left({"certificate": {"not_after": "1970-01-11T00:00:00+00:00"}}, 0)
+    >>> certificate_days_left({"certificates": [
+    ...     {"name": "ca", "days_left": 800, "not_after": "1972-03-11T00:00:00+00:00"},
+    ...     {"name": "broker", "days_left": 9, "not_after": "1970-01-11T00:00:00+00:00"}]}, 0)
     10
     """
-    cert = (health or {}).get("certificate")
-    if not isinstance(cert, dict):
+    certs = (health or {}).get("certificates")
+    if not isinstance(certs, list):
         return None
-    end = parse_ts(str(cert.get("not_after")))
-    return None if end is None else int((end - now) // 86400)
+    days: list[int] = []
+    for cert in certs:
+        if not isinstance(cert, dict):
+            continue
+        end = parse_ts(str(cert.get("not_after")))
+        if end is not None:
+            days.append(int((end - now) // 86400))
+        elif isinstance(cert.get("days_left"), int):
+            days.append(int(cert["days_left"]))
+    return min(days) if days else None
 
 
 def site_unreachable(states: list[NodeState], min_nodes: int) -> bool:

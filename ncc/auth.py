@@ -20,6 +20,7 @@ import hmac
 import re
 import secrets
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -186,6 +187,33 @@ class Auth:
     def end_session(self, token: str) -> None:
         with self._db() as db:
             db.execute("DELETE FROM auth_sessions WHERE digest = ?", (_digest(token),))
+
+
+class LoginThrottle:
+    """Refuse a name after ``max_failures`` wrong passwords within ``window_s`` (kept in
+    memory: a restart forgives), so a password cannot be guessed at scrypt's pace."""
+
+    def __init__(self, *, max_failures: int = 5, window_s: float = 300.0) -> None:
+        self.max_failures, self.window_s = max_failures, window_s
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, name: str, now: float) -> list[float]:
+        kept = [t for t in self._failures.get(name, []) if now - t < self.window_s]
+        self._failures[name] = kept
+        return kept
+
+    def blocked(self, name: str) -> bool:
+        with self._lock:
+            return len(self._recent(name, time.monotonic())) >= self.max_failures
+
+    def failed(self, name: str) -> None:
+        with self._lock:
+            self._recent(name, time.monotonic()).append(time.monotonic())
+
+    def succeeded(self, name: str) -> None:
+        with self._lock:
+            self._failures.pop(name, None)
 
 
 def csrf_ok(session: Session, presented: str | None) -> bool:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import logging
 import signal
 import sys
 import threading
@@ -64,8 +63,6 @@ def register(subparsers: Any) -> None:
 
 def _guarded(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        logging.basicConfig(level=logging.WARNING,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         try:
             return func(args)
         except (CliError, ConfigError, FleetError, ToolError, ValueError) as e:

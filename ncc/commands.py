@@ -12,8 +12,8 @@ ValueError: cmd/selftest: (payload): Additional properties are not allowed ('x' 
 >>> c.payload("format_disk", {}, command_id="x")
 Traceback (most recent call last):
 ...
-ValueError: unknown command 'format_disk' (one of: announce, call_next, complete, recall, \
-reprint, selftest, skip, transfer)
+ValueError: unknown command 'format_disk' (one of: announce, call_next, complete, label, \
+message, recall, reprint, selftest, skip, transfer)
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ import logging
 import os
 import queue
 import select
+import sqlite3
 import ssl
 import tempfile  # noqa: F401  (used by the doctest)
 import threading
@@ -56,6 +57,8 @@ SESSION_KEY = "ncc_session"
 BATCH_MAX = 1000
 BATCH_WAIT_S = 0.05  # a batch is committed at most this long after its first message
 READ_BURST = 5000
+STORE_RETRY_S = 1.0
+BUFFER_CAP = 50_000  # messages held while the store cannot commit
 
 
 def ack_topic(site: str, node: str) -> str:
@@ -78,6 +81,7 @@ class IngestStats:
     stored: int
     duplicates: int
     rejected: int
+    store_failures: int = 0  # batches whose commit failed (kept and retried)
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,7 @@ class Ingest:
         self._client: mqtt.Client | None = None
         self._buffer: list[_Raw] = []
         self._first_buffered = 0.0
+        self._store_retry_at = 0.0  # after a failed commit: when to try again
         self._outgoing: queue.Queue[tuple[str, bytes, bool]] = queue.Queue()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
@@ -195,10 +200,11 @@ class Ingest:
     def stats(self) -> IngestStats:
         return self._stats
 
-    def _count(self, stored: int = 0, duplicates: int = 0, rejected: int = 0) -> None:
+    def _count(self, stored: int = 0, duplicates: int = 0, rejected: int = 0,
+               store_failures: int = 0) -> None:
         s = self._stats
         self._stats = IngestStats(s.stored + stored, s.duplicates + duplicates,
-                                  s.rejected + rejected)
+                                  s.rejected + rejected, s.store_failures + store_failures)
 
     def _apply(self, batch: list[Message]) -> BatchResult:
         result = self.db.apply(batch)
@@ -276,7 +282,8 @@ class Ingest:
         if self._connected_now and self._client is not None:
             self._connected_now = False
             self._on_online()
-        if self._buffer and (len(self._buffer) >= BATCH_MAX or self._idle_or_due()):
+        if self._buffer and time.monotonic() >= self._store_retry_at and (
+                len(self._buffer) >= BATCH_MAX or self._idle_or_due()):
             self._flush()
         self._send_outgoing()
 
@@ -284,6 +291,9 @@ class Ingest:
         return time.monotonic() - self._first_buffered >= BATCH_WAIT_S or not self._readable()
 
     def _timeout(self) -> float:
+        retry_in = self._store_retry_at - time.monotonic()
+        if self._buffer and retry_in > 0:
+            return min(retry_in, 1.0)
         if self._buffer or not self._outgoing.empty():
             return 0.0
         if self._client is None:
@@ -306,7 +316,8 @@ class Ingest:
     def _wait(self, timeout: float) -> None:
         client = self._client
         sock = client.socket() if client is not None else None
-        readers: list[Any] = [self._wake_r] + ([sock] if sock is not None else [])
+        reading = sock is not None and len(self._buffer) < BUFFER_CAP  # else: TCP backpressure
+        readers: list[Any] = [self._wake_r] + ([sock] if reading else [])
         writers: list[Any] = [sock] if sock is not None and client and client.want_write() else []
         try:
             readable = select.select(readers, writers, [], timeout)[0]
@@ -320,7 +331,7 @@ class Ingest:
                 pass
         if client is None or sock is None:
             return
-        if sock in readable or self._readable():
+        if reading and (sock in readable or self._readable()):
             for _ in range(READ_BURST):
                 client.loop_read()
                 if client.socket() is None or len(self._buffer) >= BATCH_MAX or \
@@ -444,7 +455,18 @@ class Ingest:
                 parsed.append(msg)
         if not parsed:
             return
-        result = self._apply(parsed)
+        try:
+            result = self._apply(parsed)
+        except sqlite3.Error as e:
+            # Nothing was acked: keep the batch and try again (nodes re-send in any case).
+            self.last_error = f"store: {e}"
+            self._count(store_failures=1)
+            log.error("ncc ingest: cannot store a batch of %d: %s; retrying", len(parsed), e)
+            self._buffer = raws + self._buffer
+            self._store_retry_at = time.monotonic() + STORE_RETRY_S
+            return
+        if self._store_retry_at:
+            self._store_retry_at, self.last_error = 0.0, None
         for ack in result.acks:  # committed: now the acks may go out
             self._outgoing.put((ack_topic(ack.site, ack.node), encode(ack_payload(ack)), True))
         self.last_batch_latency_s = time.monotonic() - started + (

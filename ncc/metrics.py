@@ -28,6 +28,9 @@ class Metrics:
                                " counted)", registry=self.registry)
         self._rejected = Counter("brexit_messages_rejected", "Messages the schemas rejected",
                                  registry=self.registry)
+        self._store_failures = Counter("brexit_ncc_store_failures", "Ingest batches whose"
+                                       " commit failed (kept and retried)",
+                                       registry=self.registry)
         self._lag = Gauge("brexit_ingest_lag_seconds", "From receiving a message to its"
                           " batch being committed (last batch)", registry=self.registry)
         self._waiting = Gauge("brexit_site_waiting", "Patients waiting now, per puskesmas",
@@ -42,6 +45,10 @@ class Metrics:
     def rejected(self, n: int) -> None:
         if n:
             self._rejected.inc(n)
+
+    def store_failures(self, n: int) -> None:
+        if n:
+            self._store_failures.inc(n)
 
     def ingest_lag(self, seconds: float) -> None:
         self._lag.set(seconds)

@@ -36,7 +36,7 @@ from ncc.alarms import (
 )
 from ncc.commands import Commands
 from ncc.config import NccConfig
-from ncc.ingest import Ingest
+from ncc.ingest import Ingest, IngestStats
 from ncc.messages import ReplyMsg, parse_ts
 from ncc.metrics import Metrics
 from ncc.notify import Notifier
@@ -94,7 +94,7 @@ class Monitor:
         self._pending_changes: list[dict[str, Any]] = []
         self._cache: dict[tuple[str, str], NodeRow] | None = None  # node rows, parsed
         self._dirty: set[tuple[str, str]] = set()
-        self._rejected_seen = 0
+        self._seen = IngestStats(0, 0, 0)
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -255,9 +255,10 @@ class Monitor:
         self.metrics_registry.snapshot(nodes=per_site, alarms=alarms, waiting=waiting,
                                        kinds=tuple(KIND_LABELS))
         self.metrics_registry.connected(self.ingest.connected)
-        rejected = self.ingest.stats().rejected
-        self.metrics_registry.rejected(rejected - self._rejected_seen)
-        self._rejected_seen = rejected
+        stats = self.ingest.stats()
+        self.metrics_registry.rejected(stats.rejected - self._seen.rejected)
+        self.metrics_registry.store_failures(stats.store_failures - self._seen.store_failures)
+        self._seen = stats
 
     def _all_states(self, states: dict[tuple[str, str], NodeState]
                     ) -> dict[tuple[str, str], NodeState]:

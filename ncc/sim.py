@@ -145,7 +145,11 @@ class SimNode:
                        "clock_synced": True},
             "outbox": {"backlog": backlog, "acked_seq": self.acked, "last_seq": self.seq,
                        "warn_above": self.backlog_warn, "warning": backlog > self.backlog_warn},
-            "certificate": {"not_after": _iso(self.cert_not_after)},
+            "certificates": [{
+                "name": "ca", "not_after": _iso(self.cert_not_after),
+                "days_left": int((self.cert_not_after - time.time()) // 86400),
+                "state": "ok" if self.cert_not_after - time.time() > 30 * 86400 else "warning",
+            }],
         }
         return self.topics.health, self._checked("health", payload), True
 

@@ -622,12 +622,14 @@ class _Transaction:
 def health_devices(payload: dict[str, Any]) -> dict[str, str]:
     """Device states named in a health payload.
 
-    >>> health_devices({"printer": "paper_out", "buttons": {"state": "stuck"}, "ts": "x"})
-    {'printer': 'paper_out', 'buttons': 'stuck'}
+    >>> health_devices({"printer": "paper_out", "buttons": {"state": "stuck"}, "ts": "x",
+    ...                 "storage": {"state": "full", "free_bytes": 0}})
+    {'printer': 'paper_out', 'buttons': 'stuck', 'storage': 'full'}
     """
     out = {name: str(payload[name]) for name in HEALTH_DEVICES if isinstance(payload.get(name),
                                                                             str)}
-    buttons = payload.get("buttons")
-    if isinstance(buttons, dict) and isinstance(buttons.get("state"), str):
-        out["buttons"] = buttons["state"]
+    for name in ("buttons", "storage", "bpjs"):  # objects with a state of their own
+        part = payload.get(name)
+        if isinstance(part, dict) and isinstance(part.get("state"), str):
+            out[name] = part["state"]
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import json
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,22 @@ class Ncc:
         assert session is not None
         return cookie, session.csrf
 
+    def selftests_done(self) -> int:
+        """How many self-test results of the node the NCC has stored (``selftest`` events)."""
+        count, after = 0, 0
+        while True:
+            page = self.monitor.events(site=SITE, node=NODE, after=after, limit=1000)
+            count += sum(1 for e in page["items"] if e["type"] == "selftest")
+            if not page["items"]:
+                return count
+            after = page["next"]
+
+    def wait_selftest(self, before: int) -> None:
+        """Wait until the self-test the node started has ended (its result reached the NCC):
+        while it runs it asks for each button, so a press is an answer, not a ticket."""
+        wait_until(lambda: self.selftests_done() > before, "the node's self-test result",
+                   timeout=180)
+
     def open_alarm(self, kind: str) -> dict[str, Any]:
         found: list[dict[str, Any]] = []
 
@@ -100,8 +117,10 @@ class Ncc:
 
 
 def start_ncc(root: Path, *, metrics_open: bool = True) -> Ncc:
-    pair = provisioned_pair(root)
-    try:
+    """Everything started in order; whatever started is stopped again if a later part fails."""
+    with ExitStack() as undo:
+        pair = provisioned_pair(root)
+        undo.callback(pair.close)
         login = pair.ncc
         db = root / "ncc.db"
         config = parse_config({
@@ -112,21 +131,22 @@ def start_ncc(root: Path, *, metrics_open: bool = True) -> Ncc:
             "alarms": {"hold_down_s": 0},
         }, root / "ncc.toml")
         monitor = Monitor(config).start()
+        undo.callback(monitor.close)
         auth = Auth(db)
         auth.add_user("budi", Role.VIEWER, PASSWORD)
         auth.add_user("sari", Role.OPERATOR, PASSWORD)
         tokens = {"viewer": auth.add_token("grafana", Role.VIEWER),
                   "operator": auth.add_token("skrip", Role.OPERATOR)}
         web = WebServer(monitor, auth, listen=("127.0.0.1", 0), metrics_open=metrics_open)
+        undo.callback(web.close)
         web.start()
         node = NodeProcess(node_config(root / "node.toml", pair), root / "node-data",
                            root / "node.log")
-    except BaseException:
-        pair.close()
-        raise
-    ncc = Ncc(pair, monitor, auth, web, node, tokens)
-    wait_until(lambda: monitor.node_state_of(SITE, NODE) == "online", "the node online at the NCC")
-    return ncc
+        undo.callback(node.kill)
+        wait_until(lambda: monitor.node_state_of(SITE, NODE) == "online",
+                   "the node online at the NCC")
+        undo.pop_all()
+    return Ncc(pair, monitor, auth, web, node, tokens)
 
 
 def stop_ncc(ncc: Ncc) -> None:

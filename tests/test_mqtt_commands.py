@@ -36,6 +36,8 @@ VALID: dict[str, dict[str, Any]] = {
     "announce": {"text": "Selamat pagi"},
     "reprint": {"number": "A-001"},
     "selftest": {},
+    "label": {"drug": "Parasetamol", "dose": "3 x sehari 1 tablet"},  # no pharmacy: refused
+    "message": {"text": "Silakan tunggu sebentar"},
 }
 FIELD_OF: dict[str, str] = {"counter": "counter", "service": "service", "text": "text",
                             "number": "number"}
@@ -179,6 +181,7 @@ NOT_TEXT = NOT_STRING | st.sampled_from(["", "   ", "a\nb", "tab\there", "x" * 3
                                          "akhir\n", "\x7f"])
 WRONG: dict[str, st.SearchStrategy[Any]] = {
     "counter": NOT_COUNTER, "service": NOT_SERVICE, "number": NOT_NUMBER, "text": NOT_TEXT,
+    "drug": NOT_TEXT, "dose": NOT_TEXT,
 }
 
 

@@ -4,7 +4,9 @@ simulated nodes speaking the contract over the sites' bridge logins."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,7 +24,10 @@ from ncc_helpers import (
 from test_mqtt_link import assert_valid
 
 from ncc.config import NotifySettings
+from ncc.messages import Message
+from ncc.monitor import Monitor
 from ncc.sim import SimConnection
+from ncc.store import BatchResult, SqliteStore
 
 
 def test_events_stored_once_acked_and_shown(broker_pair: BrokerPair, tmp_path: Path) -> None:
@@ -198,3 +203,43 @@ def test_central_broker_restart_rebirth_and_no_loss(broker_pair: BrokerPair,
     assert seqs == list(range(1, 12))
     assert monitor.ingest.session > first_session
     assert json.loads(births[-1].payload)["session"] == monitor.ingest.session
+
+
+class FailingStore(SqliteStore):
+    """The real store, whose first ``failures`` commits fail as a full disk does."""
+
+    def __init__(self, path: Path, failures: int) -> None:
+        super().__init__(path)
+        self.failures = failures
+
+    def apply(self, batch: Sequence[Message]) -> BatchResult:
+        if self.failures > 0:
+            self.failures -= 1
+            raise sqlite3.OperationalError("database or disk is full")
+        return super().apply(batch)
+
+
+def test_a_failed_commit_acks_nothing_and_is_retried(broker_pair: BrokerPair,
+                                                     tmp_path: Path) -> None:
+    fleet = pair_fleet(broker_pair)
+    config = ncc_config(broker_pair, tmp_path)
+    store = FailingStore(tmp_path / "ncc.db", failures=3)
+    with MqttProbe(broker_pair.central, broker_pair.ncc) as watch:
+        watch.subscribe("brexit/v1/ncc/ack/#")
+        monitor = Monitor(config, fleet=fleet, store=store).start()
+        try:
+            with sim_fleet(broker_pair, fleet) as sims:
+                kiosk = sims.node("janti", "kiosk-1")
+                sims.connections["janti"].do(lambda c: c.nodes["kiosk-1"].issue("A"))
+                wait_until(lambda: kiosk.acked == 1, "the ack once the store recovered")
+                stats = monitor.ingest.stats()
+                wait_until(lambda: b"brexit_ncc_store_failures_total 3.0" in monitor.metrics(),
+                           "the failures in the metrics")
+            seqs = monitor.ingest.seqs("janti", "kiosk-1")
+        finally:
+            monitor.close()
+        acks = [json.loads(m.payload) for m in watch.collect(
+            lambda got: any(m.topic.endswith("/janti/kiosk-1") for m in got))]
+    assert store.failures == 0 and seqs == [1]
+    assert acks[0]["seq"] == 1  # no ack went out before the event was stored
+    assert stats.store_failures == 3

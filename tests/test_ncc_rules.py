@@ -37,7 +37,8 @@ def _health(**over: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "system": {"disk_used_pct": 40.0},
         "outbox": {"backlog": 3, "warn_above": 10, "warning": False},
-        "certificate": {"not_after": "1970-03-01T00:00:00+00:00"},  # day 59
+        "certificates": [{"name": "ca", "days_left": 59, "state": "ok",
+                          "not_after": "1970-03-01T00:00:00+00:00"}],  # day 59
     }
     return {**base, **over}
 
@@ -62,8 +63,12 @@ def facts(state: NodeState = NodeState.ONLINE, health: dict[str, Any] | None = N
         (facts(health=_health(system={"disk_used_pct": 95.0})), None, {"storage": "warning"}),
         (facts(health=_health(outbox={"backlog": 11, "warn_above": 10, "warning": True})),
          None, {"backlog": "warning"}),
-        (facts(health=_health(certificate={"not_after": "1970-01-20T00:00:00+00:00"})), None,
-         {"certificate": "warning"}),
+        (facts(health=_health(certificates=[
+            {"name": "ca", "days_left": 59, "state": "ok", "not_after": "1970-03-01T00:00:00Z"},
+            {"name": "broker", "days_left": 19, "state": "warning",
+             "not_after": "1970-01-20T00:00:00+00:00"}])), None, {"certificate": "warning"}),
+        (facts(devices={"storage": "full", "bpjs": "refused"}), None,
+         {"storage": "warning", "bpjs": "warning"}),
         (facts(skew=61.0), None, {"clock_skew": "warning"}),
         (facts(skew=-59.0), None, {}),
         (facts(version="0.0.9"), "0.1.0", {"version": "info"}),

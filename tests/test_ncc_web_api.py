@@ -10,12 +10,15 @@ import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 from brokers import wait_until
-from ncc_web_env import NODE, SITE, Ncc, start_ncc, stop_ncc
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ncc_web_env import NODE, PASSWORD, SITE, Ncc, start_ncc, stop_ncc
 
+from ncc.auth import Role
 from ncc.web import routes
 from ncc.web.server import WebServer
 
@@ -140,6 +143,22 @@ def test_login_sets_a_strict_http_only_cookie_and_logout_ends_it(ncc: Ncc) -> No
                    headers={**FORM, "Cookie": cookie})
     assert bye.status == 303 and bye.headers["location"] == "/login"
     assert ncc.call("GET", "/api/v1/me", headers={"Cookie": cookie}).status == 401
+
+
+def test_repeated_wrong_passwords_lock_the_name_for_a_while(ncc: Ncc) -> None:
+    ncc.auth.add_user("dewi", Role.OPERATOR, PASSWORD)
+    form = ncc.call("GET", "/login")
+    cookie = form.headers["set-cookie"].split(";")[0]
+    csrf = cookie.split("=", 1)[1]
+
+    def attempt(password: str) -> int:
+        return ncc.call("POST", "/login", body=f"user=dewi&password={password}&csrf={csrf}",
+                        headers={**FORM, "Cookie": cookie}).status
+
+    assert [attempt(f"salah-{i}") for i in range(5)] == [401] * 5
+    locked = ncc.call("POST", "/login", body=f"user=dewi&password={PASSWORD}&csrf={csrf}",
+                      headers={**FORM, "Cookie": cookie})
+    assert locked.status == 429 and "Terlalu banyak percobaan" in locked.text
 
 
 def test_login_is_refused_without_its_form_token(ncc: Ncc) -> None:
@@ -340,9 +359,12 @@ def test_operator_acknowledges_an_alarm_and_it_is_audited(ncc: Ncc) -> None:
 
 
 def test_selftest_reaches_the_node_and_its_reply_comes_back(ncc: Ncc) -> None:
+    before = ncc.selftests_done()
     reply = ncc.call("POST", f"/api/v1/nodes/{SITE}/{NODE}/cmd/selftest", role="operator",
                      body={}).json()
     assert reply["ok"] is True, reply
+    assert reply["data"] == {"started": True, "trigger": "command"}
+    ncc.wait_selftest(before)  # its result arrives as the node's selftest event
     assert len(reply["id"]) == 36
     audit = ncc.call("GET", "/api/v1/audit", role="viewer").json()
     assert any(e["user"] == "skrip" and e["target"] == f"{SITE}/{NODE}" and "selftest" in
@@ -429,3 +451,38 @@ def test_close_is_idempotent_and_ends_streams(ncc: Ncc, tmp_path: Path) -> None:
     while resp.readline():
         pass  # the server ended the stream: reading reaches the end instead of hanging
     conn.close()
+
+
+def test_a_refused_body_is_never_read_as_the_next_request(ncc: Ncc) -> None:
+    parts = urlsplit(ncc.web.url)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+    smuggled = b"GET /api/v1/me HTTP/1.1\r\nHost: x\r\n\r\n"
+    conn.request("PUT", "/api/v1/alarms/1/ack", body=smuggled,  # 405 before the body is read
+                 headers={"Authorization": f"Bearer {ncc.tokens['viewer']}"})
+    refused = conn.getresponse()
+    refused.read()
+    assert refused.status == 405 and refused.getheader("Connection") == "close"
+    conn.request("GET", "/api/v1/me", headers={"Authorization": f"Bearer {ncc.tokens['viewer']}"})
+    again = conn.getresponse()
+    assert again.status == 200 and json.loads(again.read())["user"] == "grafana"
+    conn.close()
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    route=st.sampled_from(["/api/v1/nodes", "/api/v1/alarms", "/api/v1/events",
+                           "/api/v1/audit", "/nodes", "/alarms"]),
+    field=st.sampled_from(["site", "node", "state", "sort", "offset", "limit", "after",
+                           "kind"]),
+    value=st.text(max_size=30),
+    segment=st.text(min_size=1, max_size=20),
+)
+def test_any_query_or_path_is_answered_without_a_500(ncc: Ncc, route: str, field: str,
+                                                     value: str, segment: str) -> None:
+    query = route + "?" + urlencode({field: value})
+    assert ncc.call("GET", query, role="viewer").status < 500
+    path = f"/api/v1/nodes/{quote(segment, safe='')}/{quote(segment, safe='')}"
+    assert ncc.call("GET", path, role="viewer").status in (200, 400, 404)
+    cmd = f"/api/v1/nodes/{SITE}/{NODE}/cmd/{quote(segment, safe='')}"
+    assert ncc.call("POST", cmd, role="operator", body={"text": value}).status in (200, 400)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ncc.auth import Auth, Role, csrf_ok
+from ncc.auth import Auth, LoginThrottle, Role, csrf_ok
 
 
 @pytest.fixture
@@ -110,3 +110,17 @@ def test_auth_shares_the_database_file_with_other_tables(tmp_path: Path) -> None
     with sqlite3.connect(db_path) as db:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"nodes", "auth_users", "auth_tokens", "auth_sessions"} <= tables
+
+
+def test_throttle_refuses_a_name_after_repeated_failures() -> None:
+    throttle = LoginThrottle(max_failures=3, window_s=60)
+    for _ in range(2):
+        throttle.failed("sari")
+    assert not throttle.blocked("sari")
+    throttle.failed("sari")
+    assert throttle.blocked("sari") and not throttle.blocked("budi")
+    throttle.succeeded("sari")
+    assert not throttle.blocked("sari")
+    forgiving = LoginThrottle(max_failures=1, window_s=0)
+    forgiving.failed("sari")
+    assert not forgiving.blocked("sari")  # outside the window

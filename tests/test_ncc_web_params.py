@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
+from ncc.messages import schemas
 from ncc.web import labels, params
 from ncc.web.http import BadRequest
-from ncc.web.pages import command_args, safe_next
+from ncc.web.pages import command_args, offered_commands, safe_next
 
 
 @pytest.mark.parametrize(
@@ -125,6 +126,11 @@ def test_safe_next_stays_on_the_site(target: str | None, expected: str) -> None:
 def test_command_args_from_the_node_form(name: str, form: dict[str, str],
                                          args: dict[str, Any]) -> None:
     assert command_args(name, form) == args
+
+
+def test_the_node_page_offers_the_contracts_commands() -> None:
+    assert offered_commands()[:3] == ["selftest", "reprint", "announce"]
+    assert set(offered_commands()) <= set(schemas().command_names)
 
 
 @pytest.mark.parametrize(("name", "form"), [("reprint", {}), ("announce", {"text": "  "}),

@@ -12,6 +12,7 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from contract.schemas import Schemas
+from edge.braille.codec import decode
 from edge.config import load_config
 from edge.mqtt.commands import CommandDispatcher, Reply
 from edge.node import Node
@@ -76,23 +77,27 @@ def test_command_runs_the_selftest_on_the_node_devices(node: tuple[Simulation, N
         assert reply == Reply(UUID, True, data={"started": True, "trigger": "command"})
         again = dispatcher.handle("selftest", json.dumps({"id": UUID[:-1] + "e"}).encode())
         assert again.ok is False and again.error == "a self-test is already running"
+        sim.press("A")  # a patient at the kiosk while it runs: still a ticket
+        assert n.selftests.running
         assert n.selftests.wait(120)
     finally:
         technician.stop()
-    assert technician.pressed[:2] == ["service-1", "service-2"] and len(technician.pressed) == 14
-    assert n.ctx.engine.tickets() == []  # the presses went to the self-test, not the queue
+    assert technician.pressed == []  # a remote self-test never asks for a button
+    assert [tk.number for tk in n.ctx.engine.tickets()] == ["A-001"]
     (event,) = selftest_events(tmp_path)
     assert Schemas.load().errors("event", event) == []
     data = event["data"]
     assert isinstance(data, dict) and data["trigger"] == "command" and "E21" in data["codes"]
     checks = {c["check"]: c["status"] for c in data["checks"]}
-    assert checks["button:done-2"] == checks["embosser"] == checks["cells"] == "pass"
+    assert checks["button:done-2"] == "skip"
+    assert checks["embosser"] == checks["cells"] == "pass"
     assert n.health()["printer"] == "paper_out"  # and so the NCC's health view shows it
-    assert sim.cells.dots() == (0,) * 20  # the test pattern is gone: the cells were blank
+    shown = decode(sim.cells.dots()).strip()  # the test pattern is gone: the patient's
+    assert shown.lower().startswith("a") and "001" in shown, shown  # number is back
     report = (tmp_path / "selftest.txt").read_text(encoding="utf-8")
     assert "E21: printer kertas habis" in report
     spoken = [s.utterance.text for s in n.ctx.speech.spoken if s.utterance.channel == "selftest"]
-    assert spoken[1] == "Tekan tombol Poli Umum."
+    assert not any(s.startswith("Tekan tombol") for s in spoken)
     assert spoken[-1].startswith("Uji mandiri selesai.") and "Kode E dua satu" in spoken[-1]
 
 
@@ -132,7 +137,7 @@ def test_the_simulate_control_line_starts_it_and_presses_answer_it(
 ) -> None:
     sim, n = node
     reply = control(sim, n, ["selftest"])
-    assert reply == 'selftest {"started": true, "trigger": "command"}'
+    assert reply == 'selftest {"started": true, "trigger": "kiosk"}'
     for _ in range(14):  # answer each "tekan tombol …" with the control line a person types
         deadline = time.monotonic() + 30
         while n.selftests.awaited is None and n.selftests.running:

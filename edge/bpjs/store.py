@@ -164,9 +164,11 @@ class BpjsStore:
                 (error, rid),
             )
 
-    def tally(self) -> Tally:
+    def tally(self, *, refused_since: str = "") -> Tally:
+        """Calls by state; refusals only from ``refused_since`` on (an ISO date or time)."""
         counts = dict(self._conn.execute(
-            "SELECT state, count(*) FROM bpjs_request GROUP BY state"
+            "SELECT state, count(*) FROM bpjs_request WHERE state != 'refused'"
+            " OR answered_at >= ? GROUP BY state", (refused_since,),
         ).fetchall())
         return Tally(counts.get("pending", 0), counts.get("accepted", 0),
                      counts.get("refused", 0))

@@ -167,7 +167,8 @@ class BpjsSync(Closing):
             self._on_refused(p.number, message)
 
     def _set_health(self, store: BpjsStore, error: str | None) -> None:
-        tally = store.tally()
+        """Refusals count for today only: the NCC's alarm clears the next day."""
+        tally = store.tally(refused_since=datetime.now(self._tz).date().isoformat())
         state = "retrying" if error else ("refused" if tally.refused else "ok")
         with self._lock:
             self._health = SyncHealth(state, tally.pending, tally.refused, error)

@@ -105,6 +105,11 @@ class TicketPrinter(Closing):
         """Print a plain document: an optional bold title, then the lines, wrapped."""
         self._job(lines_bytes(lines, title, self._width))
 
+    def print_job(self, data: bytes) -> None:
+        """Print a job made elsewhere (a medicine label: ``edge.pharmacy.ink``), with the
+        same paper check; raises DeviceError and prints nothing."""
+        self._job(data)
+
     def state(self) -> DeviceState:
         """What the last job or check found (no I/O)."""
         return self._state

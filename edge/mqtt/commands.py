@@ -44,6 +44,8 @@ HANDLERS: dict[str, Handler] = {
     "announce": lambda a, p: a.announce(writable(p["text"])),  # "50%" says "50 persen"
     "reprint": lambda a, p: a.reprint(p["number"]),
     "selftest": lambda a, p: a.selftest(),
+    "label": lambda a, p: a.label({k: v for k, v in p.items() if k != "id"}),
+    "message": lambda a, p: a.message(p["text"], p.get("answers")),
 }
 COMMAND_NAMES = frozenset(HANDLERS)
 

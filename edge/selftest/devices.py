@@ -94,6 +94,13 @@ def button_checks(
     return results
 
 
+def remote(label: ButtonLabel) -> CheckResult:
+    """A self-test started from afar (the NCC's command) never asks for buttons: patients
+    may be using them, and their presses must stay tickets."""
+    return skipped(f"button:{label.button}",
+                   f"tombol {label.text} tidak diuji: uji dari jarak jauh")
+
+
 def unattended(label: ButtonLabel) -> CheckResult:
     return skipped(f"button:{label.button}",
                    f"tombol {label.text} tidak diuji: tidak ada tombol yang ditekan")

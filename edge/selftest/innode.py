@@ -206,7 +206,8 @@ class NodeSelftest:
     def _run(self, rig: NodeRig, trigger: str) -> None:
         node = self._node
         opts = Options(data_dir=node.data_dir, report=node.data_dir / "selftest.txt",
-                       trigger=trigger, button_timeout_s=self.button_timeout_s)
+                       trigger=trigger, button_timeout_s=self.button_timeout_s,
+                       ask_buttons=trigger != "command")
         try:
             outcome = run_selftest(rig, opts, record=self._record)
             node.ctx.emit("selftest", failed=outcome.failed)

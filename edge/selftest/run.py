@@ -43,6 +43,7 @@ class Options:
     report: Path | None = None
     trigger: str = "cli"  # boot | cli | command | kiosk
     button_timeout_s: float = 15.0
+    ask_buttons: bool = True  # False when nobody is at the node (a remote command)
     print_report: bool = True
     clock: Callable[[], bool | None] = field(default=clock_synced)
 
@@ -66,7 +67,11 @@ def run_checks(rig: Rig, opts: Options, now: datetime) -> tuple[CheckResult, ...
         system.read_disk(opts.data_dir),
         devices.speaker_check(rig),
     ]
-    results += devices.button_checks(rig, node_buttons(config), opts.button_timeout_s)
+    buttons = node_buttons(config)
+    if opts.ask_buttons:
+        results += devices.button_checks(rig, buttons, opts.button_timeout_s)
+    else:
+        results += [devices.remote(label) for label in buttons]
     results += [
         devices.printer_check(rig, now),
         devices.embosser_check(rig),

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
-from ncc.auth import Auth
+from ncc.auth import Auth, LoginThrottle
 from ncc.web import labels
 
 if TYPE_CHECKING:
@@ -57,6 +57,7 @@ class App:
     metrics_open: bool = True
     env: jinja2.Environment = field(default_factory=environment)
     notices: Notices = field(default_factory=Notices)
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
     stop: threading.Event = field(default_factory=threading.Event)
 
     def render(self, template: str, **context: Any) -> str:

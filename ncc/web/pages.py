@@ -15,13 +15,15 @@ from importlib import resources
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from ncc.messages import schemas
 from ncc.web import api, params
 from ncc.web.app import App
 from ncc.web.http import BadRequest, NotFound, Request, Response
+from ncc.web.labels import COMMAND
 
 SESSION_COOKIE = "ncc_session"
 LOGIN_COOKIE = "ncc_login"  # double-submit CSRF token of the login form
-COMMANDS = ("selftest", "reprint", "announce", "message")
+COMMANDS = ("selftest", "reprint", "announce", "message")  # the node page's, in this order
 SILENCE_HOURS = (1, 4, 8, 24, 72)
 
 
@@ -68,10 +70,15 @@ def login(app: App, req: Request) -> Response:
     name = params.text_field(data, "user", required=False, max_len=64).strip()
     password = params.text_field(data, "password", required=False, max_len=256)
     target = safe_next(data.get("next"))
+    again = Request(req.method, req.path, {"next": [target]}, req.headers, b"", None)
+    if app.throttle.blocked(name):
+        return login_form(app, again, status=429, error="Terlalu banyak percobaan yang salah. "
+                          "Coba lagi beberapa menit lagi.")
     role = app.auth.check_password(name, password) if name and password else None
     if role is None:
-        again = Request(req.method, req.path, {"next": [target]}, req.headers, b"", None)
+        app.throttle.failed(name)
         return login_form(app, again, error="Nama pengguna atau kata sandi salah.", status=401)
+    app.throttle.succeeded(name)
     session = app.auth.start_session(name, role)
     cookie = f"{SESSION_COOKIE}={session.token}; HttpOnly; SameSite=Strict; Path=/"
     return Response.redirect(target, (("Set-Cookie", cookie),))
@@ -111,7 +118,7 @@ def node_list(app: App, req: Request) -> Response:
 
 def site(app: App, req: Request) -> Response:
     view = api.find_site(app.monitor, req)
-    return page(app, req, "site.html", title=f"Puskesmas {view['name']}", site=view,
+    return page(app, req, "site.html", title=view["name"], site=view,
                 live="site")
 
 
@@ -120,7 +127,13 @@ def node(app: App, req: Request) -> Response:
     alarms = [a for a in app.monitor.alarms(state="open", site=view["site"])
               if a["node"] == view["node"]]
     return page(app, req, "node.html", title=f"Node {view['site']}/{view['node']}", node=view,
-                alarms=alarms, commands=COMMANDS, live="node")
+                alarms=alarms, commands=offered_commands(), live="node")
+
+
+def offered_commands() -> list[str]:
+    """The node page's commands that the contract defines (``message`` appears once
+    ``contract/schemas/cmd/message.json`` exists)."""
+    return [c for c in COMMANDS if c in schemas().command_names]
 
 
 def alarms(app: App, req: Request) -> Response:
@@ -166,7 +179,7 @@ def command_args(name: str, data: dict[str, str]) -> dict[str, Any]:
 
 def command(app: App, req: Request) -> Response:
     data = params.form(req.body)
-    name = params.choice(data.get("name") or None, "name", COMMANDS)
+    name = params.choice(data.get("name") or None, "name", tuple(offered_commands()))
     if name is None:
         raise BadRequest("name: choose a command")
     back = f"/nodes/{quote(req.params['site'])}/{quote(req.params['node'])}"
@@ -180,8 +193,6 @@ def command(app: App, req: Request) -> Response:
 
 
 def describe_reply(name: str, reply: dict[str, Any]) -> str:
-    from ncc.web.labels import COMMAND
-
     what = COMMAND.get(name, name)
     if reply.get("ok"):
         data = reply.get("data")

@@ -140,6 +140,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # the pipeline --------------------------------------------------------------------------
     def _serve(self, method: str) -> None:
+        self._body_read = False
         web = self.server.web
         parts = urlsplit(self.path)
         is_api = parts.path.startswith("/api/") or parts.path == "/metrics"
@@ -181,8 +182,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not length.isdigit():
             raise BadRequest("Content-Length: not a number")
         if int(length) > params.MAX_BODY:
-            self.close_connection = True
             raise PayloadTooLarge(f"body: at most {params.MAX_BODY} bytes")
+        self._body_read = True
         return self.rfile.read(int(length))
 
     def _identity(self, headers: dict[str, str]) -> Identity | None:
@@ -232,6 +233,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     # answers -------------------------------------------------------------------------------
     def _refuse(self, exc: HttpError, *, api: bool) -> None:
+        if not getattr(self, "_body_read", False) and self.headers.get("Content-Length",
+                                                                        "0") != "0":
+            self.close_connection = True  # its unread body must not be taken for a request
         if isinstance(exc, Unauthorized) and not api:
             target = self.path if self.command == "GET" else "/"
             self._send(Response.redirect("/login?next=" + quote(target, safe="/")))
@@ -255,6 +259,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(response.body)))
         if not any(name == "Cache-Control" for name, _ in response.headers):
             self.send_header("Cache-Control", "no-store")
+        if self.close_connection:
+            self.send_header("Connection", "close")
         for name, value in (*SECURITY_HEADERS, *response.headers):
             self.send_header(name, value)
         self.end_headers()

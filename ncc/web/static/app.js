@@ -22,7 +22,7 @@
     return el;
   }
   const word = (table, v) => (v === null || v === undefined ? "—" : (L[table][v] || String(v)));
-  const dash = (v) => (v === null || v === undefined ? "—" : String(v));
+  const dash = (v) => (v === null || v === undefined || v === "" ? "—" : String(v));
   const num = (v) => (v === null || v === undefined ? -1 : v);
   function when(iso) {
     if (!iso) return "—";
@@ -218,6 +218,9 @@
     setField(section, "last_seen", time(n.last_seen));
     for (const k of ["version", "session", "epoch", "backlog", "open_alarms"]) setField(section, k, dash(n[k]));
     setField(section, "uptime_s", duration(n.uptime_s));
+    const m = n.mqtt || {};
+    setField(section, "acked", m.last_seq === null || m.last_seq === undefined ? "—" : `${m.acked_seq} dari ${m.last_seq}`);
+    setField(section, "clock_skew_s", m.clock_skew_s === null || m.clock_skew_s === undefined ? "—" : `${m.clock_skew_s} detik`);
     setField(section, "certificate_days_left", n.certificate_days_left === null ? "—" : `${n.certificate_days_left} hari lagi`);
     const devices = Object.keys(n.devices).sort().map((name) => {
       const d = n.devices[name], ok = d.state === "ok";
@@ -343,10 +346,15 @@
     const xs = history.map((x) => Date.parse(x.ts) / 1000);
     const data = [xs, history.map((x) => x.cpu_temp_c), history.map((x) => x.backlog)];
     if (chart) { chart.setData(data); return; }
+    const hhmm = (ts) => when(new Date(ts * 1000).toISOString()).slice(11, 16);
     chart = new window.uPlot({
-      width: Math.max(300, box.clientWidth || 600), height: 240, tzDate: (ts) => window.uPlot.tzDate(new Date(ts * 1e3), "Asia/Jakarta"),
-      series: [{}, { label: "Suhu CPU (°C)", stroke: "#9a3412", width: 2 }, { label: "Backlog", stroke: "#1d4ed8", width: 2, dash: [6, 4], scale: "n" }],
-      axes: [{}, { label: "°C" }, { side: 1, scale: "n", label: "backlog", grid: { show: false } }],
+      width: Math.max(300, box.clientWidth || 600), height: 240,
+      scales: { x: { time: true, range: (u, lo, hi) => (lo === hi ? [lo - 3600, hi + 60] : [lo, hi]) } },
+      series: [{ label: "Waktu", value: (u, ts) => (ts === null ? "—" : when(new Date(ts * 1000).toISOString())) },
+        { label: "Suhu CPU (°C)", stroke: "#9a3412", width: 2 },
+        { label: "Backlog", stroke: "#1d4ed8", width: 2, dash: [6, 4], scale: "n" }],
+      axes: [{ values: (u, splits) => splits.map(hhmm) }, { label: "°C" },
+        { side: 1, scale: "n", label: "backlog", grid: { show: false } }],
     }, data, box);
   }
   const healthData = document.getElementById("health-data");
