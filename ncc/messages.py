@@ -22,8 +22,10 @@ from typing import Any
 from contract.payloads import decode_object
 from contract.schemas import Schemas
 from contract.topics import NodeAddress, is_valid_id
+from ncc.fastschema import FastSchemas
 
 _SCHEMAS: Schemas | None = None
+_FAST: FastSchemas | None = None
 
 
 def schemas() -> Schemas:
@@ -31,6 +33,14 @@ def schemas() -> Schemas:
     if _SCHEMAS is None:
         _SCHEMAS = Schemas.load()
     return _SCHEMAS
+
+
+def fast_schemas() -> FastSchemas:
+    """The same schemas compiled (what ingest checks every message with)."""
+    global _FAST
+    if _FAST is None:
+        _FAST = FastSchemas.load()
+    return _FAST
 
 
 @dataclass(frozen=True)
@@ -114,7 +124,7 @@ def _queue_site(topic: str) -> str | None:
 
 
 def _checked(topic: str, schema: str, obj: dict[str, Any]) -> Rejected | None:
-    problems = schemas().errors(schema, obj)
+    problems = fast_schemas().errors(schema, obj)
     return Rejected(topic, problems[0]) if problems else None
 
 
@@ -122,7 +132,7 @@ def event_problems(obj: dict[str, Any]) -> list[str]:
     """Schema problems of an event envelope. A node of contract v1 (before epochs) sends
     none: its events are checked as if it had, and stored under the epoch ""."""
     check = obj if "epoch" in obj else {**obj, "epoch": "v1"}
-    return schemas().errors("event", check)
+    return fast_schemas().errors("event", check)
 
 
 def _event(
