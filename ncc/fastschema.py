@@ -26,6 +26,27 @@ import fastjsonschema
 from contract.schemas import Schemas, schema_dir
 
 
+class JsonFloat(float):
+    """A JSON number written with a fraction or exponent: never an integer, even 1.0
+    (the compiled check asks ``is_integer()``; the contract's integers are strict)."""
+
+    def is_integer(self) -> bool:
+        return False
+
+
+def loads(raw: bytes) -> dict[str, Any] | None:
+    """The JSON object in ``raw`` with its floats as ``JsonFloat`` (None: not one).
+
+    >>> loads(b'{"seq": 1.0}')["seq"].is_integer(), loads(b"[1]"), loads(b"\\xff")
+    (False, None, None)
+    """
+    try:
+        value = json.loads(raw.decode("utf-8"), parse_float=JsonFloat)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def has_integral_float(value: object) -> bool:
     """True when ``value`` holds a float such as 1.0 anywhere.
 
@@ -33,7 +54,7 @@ def has_integral_float(value: object) -> bool:
     (False, True)
     """
     if isinstance(value, float):
-        return value.is_integer()
+        return float.is_integer(value) and not isinstance(value, JsonFloat)
     if isinstance(value, dict):
         return any(has_integral_float(v) for v in value.values())
     if isinstance(value, list):
@@ -109,15 +130,23 @@ class FastSchemas:
             compiled[name] = _compile(schema)
         return cls(strict, compiled)
 
-    def is_valid(self, name: str, instance: object) -> bool:
+    def is_valid(self, name: str, instance: object, *, from_loads: bool = False) -> bool:
+        """``from_loads``: ``instance`` came from ``loads`` (its floats are never integers,
+        so the compiled check is exact and the scan for 1.0 is skipped)."""
         try:
             self.compiled[name](instance)
         except fastjsonschema.JsonSchemaException:
             return False
-        return not has_integral_float(instance) or not self.strict.errors(name, instance)
+        return from_loads or not has_integral_float(instance) or \
+            not self.strict.errors(name, instance)
 
-    def errors(self, name: str, instance: object) -> list[str]:
-        """As ``Schemas.errors``: every violation as ``field: message``; empty when valid."""
-        if self.is_valid(name, instance):
+    def errors(self, name: str, instance: object, *, from_loads: bool = False) -> list[str]:
+        """As ``Schemas.errors``: every violation as ``field: message``; empty when valid.
+
+        >>> FastSchemas.load().errors("ack", loads(b'{"epoch": "e", "seq": 2.0}'),
+        ...                           from_loads=True)
+        ["seq: 2.0 is not of type 'integer'"]
+        """
+        if self.is_valid(name, instance, from_loads=from_loads):
             return []
         return self.strict.errors(name, instance) or [f"{name}: rejected"]
