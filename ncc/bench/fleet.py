@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ncc.bench.broker import HOST, BenchBroker, BenchError
-from ncc.bench.machine import machine, percentile, sample
+from ncc.bench.machine import busiest, machine, percentile, sample
 from ncc.bench.ncc_process import NccProcess, add_token, brexit, fleet_toml, write_config
 from ncc.messages import parse_ts
 from ncc.simulate.fleet import FleetSpec
@@ -188,6 +188,7 @@ class Run:
         self.samples: list[tuple[float, float, int]] = []  # (wall, cpu_s, rss)
         self.restart: dict[str, Any] | None = None
         self.t0 = 0.0
+        self.others: list[str] = []
 
     def go(self) -> dict[str, Any]:
         b, root = self.b, self.root
@@ -246,7 +247,8 @@ class Run:
                 "duration_s": b.duration_s, "broker": "nats" if b.broker else "mosquitto",
                 "latency": prober.report(), **self._cpu(samples),
                 **self._events(files.db, rec), **self._alarms(files.db, rec, webhook),
-                "restart": self.restart, "simulator": rec["summary"], "machine": info}
+                "restart": self.restart, "simulator": rec["summary"], "machine": info,
+                "busiest_other_processes": self.others}
 
     def _sim_login(self) -> list[str]:
         if self.b.sim_login is None:
@@ -270,6 +272,8 @@ class Run:
                 s = sample(ncc.pid)
                 if s is not None:
                     self.samples.append((now, s.cpu_s, s.rss_bytes))
+                if not self.others and now - t0 > 30:
+                    self.others = busiest(exclude={ncc.pid, sim.pid})
             if b.kill_at_s is not None and not killed and now - t0 >= b.kill_at_s:
                 killed = True
                 self._restart(ncc)
@@ -306,6 +310,7 @@ class Run:
             prev = s if s[1] >= 0 else None
         rss = max((s[2] for s in samples), default=0)
         return {"ncc_cpu_pct_of_one_core": round(100 * busy / wall, 1) if wall else None,
+                "ncc_cpu_s": round(busy, 1), "ncc_cpu_wall_s": round(wall, 1),
                 "ncc_rss_max_mib": round(rss / 2**20, 1)}
 
     def _events(self, db: Path, rec: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ deduplicated, committed to the store, acked). Every message must be stored exact
 from __future__ import annotations
 
 import json
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -122,7 +123,14 @@ def publish_backlog(port: int, backlog: Backlog) -> None:
         client.disconnect()
 
 
-def drain_mosquitto_sub(port: int, messages: int) -> float:
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def drain_mosquitto_sub(port: int, messages: int) -> tuple[float, float]:
+    """Seconds to drain, and the CPU seconds mosquitto_sub used."""
+    cpu = _children_cpu()
     started = time.monotonic()
     with subprocess.Popen(_sub_argv(port, messages), stdout=subprocess.PIPE,
                           stderr=subprocess.DEVNULL) as proc:
@@ -134,7 +142,7 @@ def drain_mosquitto_sub(port: int, messages: int) -> float:
     elapsed = time.monotonic() - started
     if lines != messages:
         raise BenchError(f"mosquitto_sub drained {lines} of {messages} messages")
-    return elapsed
+    return elapsed, _children_cpu() - cpu
 
 
 def _ingest(db: Path, port: int) -> Any:
@@ -153,8 +161,11 @@ def make_ncc_session(db: Path, port: int) -> None:
         ingest.close()
 
 
-def drain_ncc(db: Path, port: int, messages: int) -> tuple[float, dict[str, int]]:
+def drain_ncc(db: Path, port: int, messages: int) -> tuple[float, float, dict[str, int]]:
+    """Seconds to drain, the CPU seconds of this process meanwhile (the ingest thread: the
+    main thread only polls), and the ingest's counts."""
     ingest = _ingest(db, port)
+    cpu = time.process_time()
     started = time.monotonic()
     ingest.start()
     try:
@@ -163,10 +174,12 @@ def drain_ncc(db: Path, port: int, messages: int) -> tuple[float, dict[str, int]
             if time.monotonic() > deadline:
                 raise BenchError(f"the NCC stored {ingest.stats().stored} of {messages} "
                                  f"within {DRAIN_TIMEOUT_S:.0f} s")
-            time.sleep(0.005)
+            time.sleep(0.02)
         elapsed = time.monotonic() - started
+        used = time.process_time() - cpu
         s = ingest.stats()
-        return elapsed, {"stored": s.stored, "duplicates": s.duplicates, "rejected": s.rejected}
+        return elapsed, used, {"stored": s.stored, "duplicates": s.duplicates,
+                               "rejected": s.rejected}
     finally:
         ingest.close()
 
@@ -205,9 +218,9 @@ def run(messages: int, nodes: int, *, keep: Path | None = None) -> dict[str, Any
             published_s = time.monotonic() - t
             print(f"backlog: {messages} events from {backlog.nodes} nodes published in "
                   f"{published_s:.1f} s", flush=True)
-            sub_s = drain_mosquitto_sub(broker.port, messages)
+            sub_s, sub_cpu = drain_mosquitto_sub(broker.port, messages)
             print(f"mosquitto_sub: {messages / sub_s:,.0f} msg/s ({sub_s:.2f} s)", flush=True)
-            ncc_s, stats = drain_ncc(db, broker.port, messages)
+            ncc_s, ncc_cpu, stats = drain_ncc(db, broker.port, messages)
             print(f"NCC ingest: {messages / ncc_s:,.0f} msg/s ({ncc_s:.2f} s)", flush=True)
         check = stored_once(db, backlog)
     finally:
@@ -216,7 +229,12 @@ def run(messages: int, nodes: int, *, keep: Path | None = None) -> dict[str, Any
     exact = check["rows"] == check["distinct"] == messages and check["nodes_not_exact"] == 0
     return {"bench": "ingest", "messages": messages, "nodes": backlog.nodes,
             "mosquitto_sub_msg_s": round(messages / sub_s), "ncc_msg_s": round(messages / ncc_s),
-            "ratio": round(sub_s / ncc_s, 3), "stored_exactly_once": exact, **check, **stats,
+            "ratio": round(sub_s / ncc_s, 3),
+            "ratio_cpu": round(sub_cpu / ncc_cpu, 3) if ncc_cpu > 0 else None,
+            "mosquitto_sub_cpu_s": round(sub_cpu, 2), "ncc_cpu_s": round(ncc_cpu, 2),
+            "ncc_us_per_message_cpu": round(ncc_cpu / messages * 1e6, 1),
+            "mosquitto_sub_us_per_message_cpu": round(sub_cpu / messages * 1e6, 1),
+            "stored_exactly_once": exact, **check, **stats,
             "machine": info}
 
 

@@ -69,3 +69,20 @@ def percentile(values: list[float], p: float) -> float | None:
     ordered = sorted(values)
     rank = max(1, -(-len(ordered) * p // 100))
     return ordered[int(rank) - 1]
+
+
+def busiest(exclude: set[int], top: int = 6) -> list[str]:
+    """What else is using the CPU (``ps``): the benchmark's machine is shared."""
+    try:
+        out = subprocess.run(["ps", "-eo", "pid,pcpu,args", "--sort=-pcpu"], capture_output=True,
+                             text=True, timeout=10).stdout.splitlines()[1:]
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    found = []
+    for line in out:
+        pid, pcpu, args = [*line.split(None, 2), "", ""][:3]
+        if pid.isdigit() and int(pid) not in exclude and int(pid) != os.getpid():
+            found.append(f"{pcpu}% {args[:90]}")
+        if len(found) >= top:
+            break
+    return found
