@@ -326,11 +326,12 @@ class Monitor:
         return [self._node_view(key, rows.get(key), now, open_counts[key])
                 for key in self._keys(rows, site)]
 
-    def _states_now(self, now: float) -> dict[tuple[str, str], tuple[NodeState, NodeRow | None]]:
-        """Every node's state (and row) without building its whole view."""
+    def _states_now(self, now: float, site: str | None = None
+                    ) -> dict[tuple[str, str], tuple[NodeState, NodeRow | None]]:
+        """Every node's state (and row; of ``site`` when given), without its whole view."""
         rows = self._rows()
         return {k: (self._state(r, now) if (r := rows.get(k)) is not None else NodeState.OFFLINE,
-                    r) for k in self._keys(rows)}
+                    r) for k in self._keys(rows, site)}
 
     def _inventory_roles(self, site: str, node: str) -> list[str]:
         return list(self._inventory.get((site, node), ()))
@@ -377,8 +378,8 @@ class Monitor:
             ({"site": k[0], "node": k[1], "state": st.value,
               "last_seen": iso(r.last_seen) if r is not None and field_name == "last_seen"
               else None}, r)
-            for k, (st, r) in self._states_now(now).items()
-            if (site is None or k[0] == site) and (state is None or st.value == state)]
+            for k, (st, r) in self._states_now(now, site).items()
+            if state is None or st.value == state]
         light.sort(key=lambda v: (v[0]["site"], v[0]["node"]))
         light.sort(key=lambda v: _sort_key(v[0], field_name), reverse=sort.startswith("-"))
         page = light[offset:offset + limit]
@@ -413,8 +414,7 @@ class Monitor:
         """Every site's summary (or only site ``only``'s): one pass over the nodes."""
         now = time.time()
         counts: Counter[tuple[str, str]] = Counter(
-            (k[0], st.value) for k, (st, _) in self._states_now(now).items()
-            if only is None or k[0] == only)
+            (k[0], st.value) for k, (st, _) in self._states_now(now, only).items())
         alarms = Counter(a.site for a in self.store.alarms(open_only=True, site=only))
         queues = self.store.queues()
         names = {s.id: (s.name, s.kecamatan) for s in self.fleet.sites
