@@ -98,6 +98,10 @@ class Monitor:
         self._pending_changes: list[dict[str, Any]] = []
         self._cache: dict[tuple[str, str], NodeRow] | None = None  # node rows, parsed
         self._dirty: set[tuple[str, str]] = set()
+        # what the ingest thread hands over; its own lock, so a batch never waits for an
+        # evaluation or a page (they hold self._lock for as long as they take)
+        self._inbox_lock = threading.Lock()
+        self._rows_lock = threading.Lock()
         self._rejected_seen = 0
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -137,7 +141,7 @@ class Monitor:
         changes: list[dict[str, Any]] = [
             {"kind": "node", "site": s, "node": n} for s, n in sorted(result.nodes)]
         changes += [{"kind": "site", "site": s, "node": None} for s in sorted(result.sites)]
-        with self._lock:
+        with self._inbox_lock:
             self._pending_changes.extend(changes)
             self._dirty.update(result.nodes)
         self._wake.set()
@@ -206,8 +210,9 @@ class Monitor:
             changes += [{"kind": "site", "site": s, "node": None}
                         for s in unreachable ^ self._snapshot.unreachable]
             self._snapshot = _Snapshot(states, unreachable)
-            changes = self._pending_changes + changes
-            self._pending_changes = []
+            with self._inbox_lock:
+                pending, self._pending_changes = self._pending_changes, []
+            changes = pending + changes
             self._update_metrics(states)
         self._broadcast(changes)
 
@@ -304,13 +309,15 @@ class Monitor:
     # --- views: nodes -------------------------------------------------------------------------
 
     def _rows(self) -> dict[tuple[str, str], NodeRow]:
-        """Every node's row: parsed once, then only the rows the ingest changed."""
-        with self._lock:
+        """Every node's row: parsed once, then only the rows the ingest changed (its own
+        lock: a page does not wait for the evaluator, which holds ``_lock`` while it runs)."""
+        with self._rows_lock:
+            with self._inbox_lock:
+                dirty, self._dirty = self._dirty, set()
             if self._cache is None:
                 self._cache = {(r.site, r.node): r for r in self.store.nodes()}
-            elif self._dirty:
-                self._cache.update({(r.site, r.node): r for r in self.store.nodes(self._dirty)})
-            self._dirty = set()
+            elif dirty:
+                self._cache.update({(r.site, r.node): r for r in self.store.nodes(dirty)})
             return dict(self._cache)
 
     def _keys(self, rows: dict[tuple[str, str], NodeRow],
