@@ -46,6 +46,8 @@ from ncc.store import AlarmRow, BatchResult, NodeRow, SqliteStore, Store
 log = logging.getLogger(__name__)
 
 TICK_S = 0.5
+METRICS_EVERY_S = 5.0  # per-site gauges: 10,000 sites are not relabelled every pass
+CONDITIONS_FRESH_S = 60.0  # certificate days left: recomputed at least this often
 PRUNE_EVERY_S = 600.0
 SORTS = {"site", "node", "state", "last_seen"}
 STATE_ORDER = {"offline": 0, "silent": 1, "online": 2}
@@ -102,6 +104,11 @@ class Monitor:
         # evaluation or a page (they hold self._lock for as long as they take)
         self._inbox_lock = threading.Lock()
         self._rows_lock = threading.Lock()
+        # a node's conditions, kept while its row and state are the same ones (rows are
+        # re-read only when the ingest changed them); time-dependent ones age out
+        self._metrics_at = 0.0
+        self._conditions: dict[tuple[str, str], tuple[NodeRow, NodeState, str | None, float,
+                                                      dict[str, Condition]]] = {}
         self._rejected_seen = 0
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -213,7 +220,9 @@ class Monitor:
             with self._inbox_lock:
                 pending, self._pending_changes = self._pending_changes, []
             changes = pending + changes
-            self._update_metrics(states)
+            if now - self._metrics_at >= METRICS_EVERY_S or now < self._metrics_at:
+                self._metrics_at = now
+                self._update_metrics(states)
         self._broadcast(changes)
 
     def _state(self, r: NodeRow, now: float) -> NodeState:
@@ -224,11 +233,20 @@ class Monitor:
                  unreachable: frozenset[str], now: float) -> dict[Key, Condition]:
         holding: dict[Key, Condition] = {}
         target = self.fleet_target_version()
+        cache = self._conditions
         for r in rows:
-            facts = NodeFacts(states[(r.site, r.node)], r.health, r.devices, r.version,
-                              r.clock_skew_s)
-            for kind, cond in conditions(facts, now=now, settings=self.config.alarms,
-                                         target_version=target).items():
+            key = (r.site, r.node)
+            state = states[key]
+            hit = cache.get(key)
+            if hit is not None and hit[0] is r and hit[1] is state and hit[2] == target and \
+                    now - hit[3] < CONDITIONS_FRESH_S:
+                found = hit[4]
+            else:
+                facts = NodeFacts(state, r.health, r.devices, r.version, r.clock_skew_s)
+                found = conditions(facts, now=now, settings=self.config.alarms,
+                                   target_version=target)
+                cache[key] = (r, state, target, now, found)
+            for kind, cond in found.items():
                 holding[(r.site, r.node, kind)] = cond
         for site in unreachable:
             holding[(site, None, "site_unreachable")] = Condition(
