@@ -48,7 +48,7 @@ def check_fleet(r: dict[str, Any], broker: str) -> None:
     assert r["bench"] == "fleet" and r["broker"] == broker and r["nodes"] == 90
     assert r["events_sent"] > 0
     assert r["events_lost"] == 0 and r["events_stored_twice"] == 0
-    assert r["events_stored"] == r["events_sent"]
+    assert r["events_stored"] == r["events_sent"] and r["events_not_stored_at_end"] == 0
     assert r["simulator"]["unacked"] == 0 and r["simulator"]["error"] is None
     assert r["restart"]["nodes_current"] == 90 and r["restart"]["state_current_after_s"] >= 0
     for kind in ("overview", "site_page", "node_page", "api_nodes", "api_alarms"):
