@@ -1,7 +1,8 @@
-"""The contract's JSON Schemas compiled for speed: every payload the simulator publishes
-is checked by the compiled schema (fastjsonschema, ~20 µs) and, for the first of each kind
-and then one in ``full_every``, by the contract's own strict validator (jsonschema,
-~300 µs) too. ``full_every=1`` checks every payload both ways (the tests do that).
+"""The contract's JSON Schemas compiled for speed (``ncc.fastschema``): every payload the
+simulator publishes is checked by the compiled schema (~20 µs) and, for the first of each
+kind and then one in ``full_every``, by the contract's own strict validator (jsonschema,
+~300 µs) too (the compiled check would pass 1.0 for an integer; the strict one does not).
+``full_every=1`` checks every payload both ways (the tests do that).
 
 A payload either check rejects raises ``ContractViolation``: it is never published.
 
@@ -19,13 +20,11 @@ ncc.simulate.check.ContractViolation: ack: seq: 1.0 is not of type 'integer'
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from typing import Any
 
 import fastjsonschema
 
-from contract.schemas import Schemas, schema_dir
+from ncc.fastschema import FastSchemas
 
 
 class ContractViolation(ValueError):
@@ -35,20 +34,14 @@ class ContractViolation(ValueError):
 class ContractCheck:
     def __init__(self, *, full_every: int = 200) -> None:
         self.full_every = max(1, full_every)
-        self._strict = Schemas.load()
-        self._fast: dict[str, Callable[[Any], Any]] = {}
-        root = schema_dir()
-        for name in self._strict.validators:
-            schema = json.loads((root / f"{name}.json").read_text(encoding="utf-8"))
-            schema.pop("$schema", None)  # compiled as draft 7: the keywords used are the same
-            self._fast[name] = fastjsonschema.compile(schema)
+        self._schemas = FastSchemas.load()
         self._count: dict[str, int] = {}
         self.checked = 0
         self.fully_checked = 0
 
     def __call__(self, name: str, payload: dict[str, Any]) -> None:
         try:
-            self._fast[name](payload)
+            self._schemas.compiled[name](payload)
         except fastjsonschema.JsonSchemaException as e:
             raise ContractViolation(f"{name}: {e}") from None
         n = self._count.get(name, 0)
@@ -56,6 +49,6 @@ class ContractCheck:
         self.checked += 1
         if n % self.full_every == 0:
             self.fully_checked += 1
-            problems = self._strict.errors(name, payload)
+            problems = self._schemas.strict.errors(name, payload)
             if problems:
                 raise ContractViolation(f"{name}: {problems[0]}")
