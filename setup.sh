@@ -21,7 +21,8 @@ is_pi=0
 grep -qs "Raspberry Pi" /proc/device-tree/model && is_pi=1
 
 packages=(python3 python3-venv python3-dev build-essential espeak-ng libespeak-ng1 alsa-utils
-          mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev openssl sox tzdata)
+          mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev openssl sox tzdata
+          fonts-dejavu-core)
 [ "$dev" -eq 1 ] && packages+=(nats-server chromium)  # chromium: the dashboard's browser tests
 [ "$is_pi" -eq 1 ] && packages+=(python3-lgpio)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
@@ -23,6 +24,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "mqtt_config.cli",  # brexit broker
     "edge.bpjs.cli",  # brexit bpjs
     "ncc.cli",  # brexit ncc
+    "edge.selftest.cli",  # brexit selftest
+    "edge.labels.cli",  # brexit labels
 )
 
 
@@ -74,6 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def console() -> int:
+    """The ``brexit`` console script: ``main`` with one log format for every command.
+
+    (python-escpos calls ``logging.basicConfig()`` at import, which would prefix each
+    log line with ``WARNING:module:``.)"""
+    logging.basicConfig(level=logging.WARNING, format="brexit: %(message)s", force=True)
+    return main()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     status: int = args.func(args)
@@ -81,4 +93,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console())

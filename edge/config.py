@@ -13,6 +13,7 @@ node.toml: site: 'Janti' does not match '^[a-z0-9][a-z0-9-]{0,31}$'
 from __future__ import annotations
 
 import json
+import ssl
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -201,6 +202,25 @@ def _serial(raw: dict[str, Any] | None, width_key: str, default_width: int) -> S
     )
 
 
+TLS_FILES = ("tls_ca", "tls_cert", "tls_key")
+
+
+def _check_tls_file(key: str, path: Path | None, source: str) -> None:
+    """A TLS file the node will need must be there now (and the CA must be PEM), or the
+    node is refused at start rather than failing every connection attempt later."""
+    if path is None:
+        return
+    try:
+        path.read_bytes()
+        if key == "tls_ca":
+            ssl.create_default_context(cafile=str(path))
+    except ssl.SSLError as e:  # before OSError, its base class
+        raise ConfigError(f"{source}: mqtt.{key}: {path} is not a PEM certificate "
+                          f"({e.reason or e})") from e
+    except OSError as e:
+        raise ConfigError(f"{source}: mqtt.{key}: cannot read {path}: {e.strerror or e}") from e
+
+
 def _mqtt(raw: dict[str, Any] | None, base: Path, source: str) -> MqttConfig | None:
     if raw is None:
         return None
@@ -220,6 +240,8 @@ def _mqtt(raw: dict[str, Any] | None, base: Path, source: str) -> MqttConfig | N
     def path_of(key: str) -> Path | None:
         return base / raw[key] if key in raw else None
 
+    for key in TLS_FILES:
+        _check_tls_file(key, path_of(key), source)
     return MqttConfig(
         host=raw.get("host", "localhost"),
         port=raw.get("port", 8883 if "tls_ca" in raw else 1883),

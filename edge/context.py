@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from edge.config import NodeConfig
@@ -26,6 +26,10 @@ class Notifier(Protocol):
     def notify_queue_changed(self) -> None: ...
 
     def notify_health_changed(self) -> None: ...
+
+    def link_health(self) -> dict[str, Any] | None:
+        """The link's part of health (``mqtt``), None without a link."""
+        ...
 
 
 class StorageWatch(Protocol):
@@ -59,6 +63,9 @@ class Offline:
         return None
 
     def notify_health_changed(self) -> None:
+        return None
+
+    def link_health(self) -> dict[str, Any] | None:
         return None
 
 

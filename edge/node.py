@@ -39,6 +39,7 @@ from edge.node_actions import CommandError
 from edge.pinmap import PinMap
 from edge.queue.engine import QueueEngine
 from edge.queue.models import QueueError, StorageError
+from edge.selftest.innode import NodeSelftest
 from edge.speech import phrases
 from edge.speech.backends import SpeechBackend
 from edge.speech.worker import SpeechWorker
@@ -110,6 +111,7 @@ class Node:
         self._stop = threading.Event()
         self.kiosk: Kiosk | None = None
         self.caller: Caller | None = None
+        self.selftests = NodeSelftest(self)
         self._router = threading.Thread(target=self._route, name="press-router", daemon=True)
 
     # --- life cycle -----------------------------------------------------------------
@@ -146,6 +148,7 @@ class Node:
         return self
 
     def stop(self) -> None:
+        self.selftests.close()
         self._stop.set()
         if self._router.is_alive():
             self._router.join(timeout=5)
@@ -248,6 +251,8 @@ class Node:
             self.ctx.emit("cell-key", key=key.key)
 
     def _dispatch(self, event: ButtonEvent) -> None:
+        if self.selftests.intercept(event):  # the self-test asked for this press
+            return
         if event.kind in (ButtonEventKind.STUCK, ButtonEventKind.UNSTUCK):
             self._button_fault(event)
         elif self.kiosk is not None and event.name in self.kiosk.buttons:
@@ -319,6 +324,7 @@ class Node:
 
         stuck = sorted(n for p in self._boards.values() for n in p.panel.stuck_buttons())
         cells = self.ctx.cells.state().value if self.ctx.cells else DeviceState.DISABLED.value
+        link = self.ctx.notifier.link_health()
         return {
             "printer": state(self.ctx.printer),
             "embosser": state(self.ctx.embosser),
@@ -329,6 +335,7 @@ class Node:
             **({"bpjs": self.bpjs.health()} if self.bpjs is not None else {}),
             "uptime_s": round(time.monotonic() - self._started, 1),
             "version": __version__,
+            **({"mqtt": link} if link is not None else {}),
         }
 
     # --- BPJS Antrean FKTP (docs/bpjs.md) ----------------------------------------------
@@ -414,10 +421,8 @@ class Node:
         return {"shown": text, "pages": pages}
 
     def selftest(self) -> dict[str, Any]:
-        for parts in self._boards.values():
-            parts.feedback.confirm()
-        self.ctx.speech.say("Uji perangkat. Suara berfungsi.", channel="announce")
-        return self.health()
+        """Start the self-test on its own thread (edge.selftest.innode); replies at once."""
+        return self.selftests.start("command")
 
     def _outputs(self) -> list[OutputWorker]:
         return [w for w in (self.ctx.embosser, self.ctx.printer) if w is not None]
@@ -429,3 +434,7 @@ class Node:
         snapshot = {"waiting": engine.waiting(), "serving": serving,
                     "last_called": engine.last_called(), "issued": issued}
         return {**snapshot, "day": day} if day is not None else snapshot
+
+    def continue_numbers(self, last_numbers: dict[str, int], *, day: str | None = None) -> bool:
+        """Continue ``day``'s numbers after these (a fresh database; edge/mqtt/site_queue)."""
+        return self.ctx.engine.continue_numbers(last_numbers, day=day)

@@ -9,6 +9,7 @@ Control lines in ``--simulate`` mode (one per line on stdin)::
     cells                 print what the cells show (Unicode Braille, then the text)
     message TEXT          show a staff message on the cells (``message`` alone clears it)
     bpjs NUMBER CARD      staff register today's ticket NUMBER for BPJS (card: 13 digits)
+    selftest              start the spoken self-test (it asks for each button: press it)
     health                print the node's health as JSON
     quit                  stop and exit 0
 """
@@ -33,6 +34,7 @@ from edge import __version__
 from edge.bpjs.calls import Patient
 from edge.braille.codec import decode, to_unicode
 from edge.config import ConfigError, MqttConfig, NodeConfig, load_config
+from edge.context import Offline
 from edge.mqtt.link import LinkOptions, MqttLink
 from edge.node import Board, Hardware, Node
 from edge.node_actions import CommandError
@@ -86,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
         if link is not None:
             node.ctx.notifier = link
             stack.callback(link.close)
+            # Runs first: a closed link raises LinkClosed when notified.
+            stack.callback(setattr, node.ctx, "notifier", Offline())
         print(f"ready {config.site}/{config.node} roles={','.join(sorted(config.roles))}",
               flush=True)
         if sim is not None:
@@ -210,6 +214,8 @@ def control(sim: Simulation, node: Node, words: list[str]) -> str | None:
             if shown["pages"] > 1:
                 return (f"message in {shown['pages']} pages of {node.config.cells.width} "
                         "cells: the last routing key shows the next")
+        case ["selftest"]:
+            return f"selftest {json.dumps(node.selftest(), sort_keys=True)}"
         case ["bpjs", number, card]:
             node.bpjs_register(number, Patient(card))
             return f"bpjs {number} registered"

@@ -22,6 +22,7 @@ from contract.schemas import Schemas
 from contract.topics import NodeAddress, NodeTopics
 from edge import __version__
 from edge.config import MqttConfig, load_config
+from edge.context import Offline
 from edge.devices.debounce import DebounceConfig
 from edge.mqtt.link import LinkOptions, LinkStatus, MqttLink
 from edge.node import Node
@@ -80,6 +81,7 @@ class LiveNode:
             self.link.notify_queue_changed()
 
     def close(self) -> None:
+        self.node.ctx.notifier = Offline()  # a closed link raises LinkClosed when notified
         self.link.close()
         self.node.stop()
         self.sim.close()

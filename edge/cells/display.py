@@ -132,6 +132,11 @@ class CellsDisplay:
     def state(self) -> DeviceState:
         return self._worker.state()
 
+    @property
+    def worker(self) -> OutputWorker:
+        """The thread that owns the driver (the self-test hands it jobs)."""
+        return self._worker
+
     def drain(self, timeout_s: float = 10.0) -> bool:
         return self._worker.drain(timeout_s)
 

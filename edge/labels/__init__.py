@@ -1,0 +1,1 @@
+"""``brexit labels``: Braille button labels (STL, SVG, BRF) for a node (see docs/labels.md)."""
