@@ -412,8 +412,8 @@ def main(b: FleetBench, keep: Path | None) -> int:
           f"{result['ncc_cpu_pct_of_one_core']} % of a core, RSS {result['ncc_rss_max_mib']} "
           f"MiB; alarm latency p99 {result['alarm_latency_p99_s']} s; events lost "
           f"{result['events_lost']}, stored twice {result['events_stored_twice']}", flush=True)
-    print(json.dumps(result, separators=(",", ":")), flush=True)
-    ok = result["events_lost"] == 0 and result["events_stored_twice"] == 0
     print(f"events not stored when the run ended (still in the nodes' outboxes): "
           f"{result['events_not_stored_at_end']}", flush=True)
+    print(json.dumps(result, separators=(",", ":")), flush=True)
+    ok = result["events_lost"] == 0 and result["events_stored_twice"] == 0
     return 0 if ok else 1
