@@ -17,6 +17,7 @@ what to clear from one evaluation to the next. Labels are Bahasa Indonesia for t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from ncc.config import AlarmSettings
@@ -139,12 +140,18 @@ def certificate_days_left(health: dict[str, Any] | None, now: float) -> int | No
     for cert in certs:
         if not isinstance(cert, dict):
             continue
-        end = parse_ts(str(cert.get("not_after")))
+        end = _not_after(str(cert.get("not_after")))
         if end is not None:
             days.append(int((end - now) // 86400))
         elif isinstance(cert.get("days_left"), int):
             days.append(int(cert["days_left"]))
     return min(days) if days else None
+
+
+@lru_cache(maxsize=65536)
+def _not_after(text: str) -> float | None:
+    """A certificate's end, parsed once per distinct text (every node repeats its own)."""
+    return parse_ts(text)
 
 
 def site_unreachable(states: list[NodeState], min_nodes: int) -> bool:

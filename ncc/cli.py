@@ -50,6 +50,12 @@ def register(subparsers: Any) -> None:
     report.add_argument("--config", type=Path, default=None, help="ncc.toml (its store.path)")
     report.set_defaults(func=_guarded(_report))
 
+    from ncc.bench.cli import register as register_bench
+    from ncc.simulate.cli import register as register_simulate
+
+    register_simulate(sub)
+    register_bench(sub)
+
     for name, help_text, func in (("user", "add or update a dashboard login", _user_add),
                                   ("token", "add a bearer token (scripts, Prometheus)",
                                    _token_add)):

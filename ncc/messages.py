@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from contract.payloads import decode_object
 from contract.schemas import Schemas
 from contract.topics import NodeAddress, is_valid_id
+from ncc.fastschema import FastSchemas
+from ncc.fastschema import loads as fast_loads
 
 _SCHEMAS: Schemas | None = None
+_FAST: FastSchemas | None = None
 
 
 def schemas() -> Schemas:
@@ -31,6 +33,14 @@ def schemas() -> Schemas:
     if _SCHEMAS is None:
         _SCHEMAS = Schemas.load()
     return _SCHEMAS
+
+
+def fast_schemas() -> FastSchemas:
+    """The same schemas compiled (what ingest checks every message with)."""
+    global _FAST
+    if _FAST is None:
+        _FAST = FastSchemas.load()
+    return _FAST
 
 
 @dataclass(frozen=True)
@@ -97,7 +107,7 @@ def parse(topic: str, raw: bytes, *, retained: bool, now: float) -> Message | No
     address = NodeAddress.parse(topic)
     if queue_site is None and (address is None or address.kind not in _KINDS):
         return None
-    obj = decode_object(raw)
+    obj = fast_loads(raw)
     if obj is None:
         return Rejected(topic, "not a JSON object")
     if queue_site is not None:
@@ -114,21 +124,21 @@ def _queue_site(topic: str) -> str | None:
 
 
 def _checked(topic: str, schema: str, obj: dict[str, Any]) -> Rejected | None:
-    problems = schemas().errors(schema, obj)
+    problems = fast_schemas().errors(schema, obj, from_loads=True)
     return Rejected(topic, problems[0]) if problems else None
 
 
-def event_problems(obj: dict[str, Any]) -> list[str]:
+def event_problems(obj: dict[str, Any], *, from_loads: bool = False) -> list[str]:
     """Schema problems of an event envelope. A node of contract v1 (before epochs) sends
     none: its events are checked as if it had, and stored under the epoch ""."""
     check = obj if "epoch" in obj else {**obj, "epoch": "v1"}
-    return schemas().errors("event", check)
+    return fast_schemas().errors("event", check, from_loads=from_loads)
 
 
 def _event(
     topic: str, a: NodeAddress, obj: dict[str, Any], retained: bool, now: float
 ) -> Message:
-    problems = event_problems(obj)
+    problems = event_problems(obj, from_loads=True)
     if problems:
         return Rejected(topic, problems[0])
     if (obj["site"], obj["node"]) != (a.site, a.node):

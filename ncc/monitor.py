@@ -46,6 +46,8 @@ from ncc.store import AlarmRow, BatchResult, NodeRow, SqliteStore, Store
 log = logging.getLogger(__name__)
 
 TICK_S = 0.5
+METRICS_EVERY_S = 5.0  # per-site gauges: 10,000 sites are not relabelled every pass
+CONDITIONS_FRESH_S = 60.0  # certificate days left: recomputed at least this often
 PRUNE_EVERY_S = 600.0
 SORTS = {"site", "node", "state", "last_seen"}
 STATE_ORDER = {"offline": 0, "silent": 1, "online": 2}
@@ -73,6 +75,10 @@ class Monitor:
                  store: Store | None = None) -> None:
         self.config = config
         self.fleet = fleet if fleet is not None else _load_fleet(config)
+        # the inventory indexed once: views look nodes and sites up, never scan the fleet
+        self._inventory: dict[tuple[str, str], tuple[str, ...]] = {
+            (s.id, n.id): tuple(n.roles) for s in self.fleet.sites for n in s.nodes}
+        self._site_index = {s.id: s for s in self.fleet.sites}
         self.store: Store = store or SqliteStore(config.store.path)
         self.metrics_registry = Metrics()
         self.notifier = Notifier(config.notify)
@@ -95,6 +101,15 @@ class Monitor:
         self._cache: dict[tuple[str, str], NodeRow] | None = None  # node rows, parsed
         self._dirty: set[tuple[str, str]] = set()
         self._seen = IngestStats(0, 0, 0)
+        # what the ingest thread hands over; its own lock, so a batch never waits for an
+        # evaluation or a page (they hold self._lock for as long as they take)
+        self._inbox_lock = threading.Lock()
+        self._rows_lock = threading.Lock()
+        # a node's conditions, kept while its row and state are the same ones (rows are
+        # re-read only when the ingest changed them); time-dependent ones age out
+        self._metrics_at = 0.0
+        self._conditions: dict[tuple[str, str], tuple[NodeRow, NodeState, str | None, float,
+                                                      dict[str, Condition]]] = {}
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -133,7 +148,7 @@ class Monitor:
         changes: list[dict[str, Any]] = [
             {"kind": "node", "site": s, "node": n} for s, n in sorted(result.nodes)]
         changes += [{"kind": "site", "site": s, "node": None} for s in sorted(result.sites)]
-        with self._lock:
+        with self._inbox_lock:
             self._pending_changes.extend(changes)
             self._dirty.update(result.nodes)
         self._wake.set()
@@ -202,9 +217,12 @@ class Monitor:
             changes += [{"kind": "site", "site": s, "node": None}
                         for s in unreachable ^ self._snapshot.unreachable]
             self._snapshot = _Snapshot(states, unreachable)
-            changes = self._pending_changes + changes
-            self._pending_changes = []
-            self._update_metrics(states)
+            with self._inbox_lock:
+                pending, self._pending_changes = self._pending_changes, []
+            changes = pending + changes
+            if now - self._metrics_at >= METRICS_EVERY_S or now < self._metrics_at:
+                self._metrics_at = now
+                self._update_metrics(states)
         self._broadcast(changes)
 
     def _state(self, r: NodeRow, now: float) -> NodeState:
@@ -215,11 +233,20 @@ class Monitor:
                  unreachable: frozenset[str], now: float) -> dict[Key, Condition]:
         holding: dict[Key, Condition] = {}
         target = self.fleet_target_version()
+        cache = self._conditions
         for r in rows:
-            facts = NodeFacts(states[(r.site, r.node)], r.health, r.devices, r.version,
-                              r.clock_skew_s)
-            for kind, cond in conditions(facts, now=now, settings=self.config.alarms,
-                                         target_version=target).items():
+            key = (r.site, r.node)
+            state = states[key]
+            hit = cache.get(key)
+            if hit is not None and hit[0] is r and hit[1] is state and hit[2] == target and \
+                    now - hit[3] < CONDITIONS_FRESH_S:
+                found = hit[4]
+            else:
+                facts = NodeFacts(state, r.health, r.devices, r.version, r.clock_skew_s)
+                found = conditions(facts, now=now, settings=self.config.alarms,
+                                   target_version=target)
+                cache[key] = (r, state, target, now, found)
+            for kind, cond in found.items():
                 holding[(r.site, r.node, kind)] = cond
         for site in unreachable:
             holding[(site, None, "site_unreachable")] = Condition(
@@ -301,33 +328,39 @@ class Monitor:
     # --- views: nodes -------------------------------------------------------------------------
 
     def _rows(self) -> dict[tuple[str, str], NodeRow]:
-        """Every node's row: parsed once, then only the rows the ingest changed."""
-        with self._lock:
+        """Every node's row: parsed once, then only the rows the ingest changed (its own
+        lock: a page does not wait for the evaluator, which holds ``_lock`` while it runs)."""
+        with self._rows_lock:
+            with self._inbox_lock:
+                dirty, self._dirty = self._dirty, set()
             if self._cache is None:
                 self._cache = {(r.site, r.node): r for r in self.store.nodes()}
-            elif self._dirty:
-                self._cache.update({(r.site, r.node): r for r in self.store.nodes(self._dirty)})
-            self._dirty = set()
+            elif dirty:
+                self._cache.update({(r.site, r.node): r for r in self.store.nodes(dirty)})
             return dict(self._cache)
 
-    def _node_views(self, now: float) -> list[dict[str, Any]]:
+    def _keys(self, rows: dict[tuple[str, str], NodeRow],
+              site: str | None = None) -> set[tuple[str, str]]:
+        """Seen nodes and the inventory's nodes (of ``site`` when given)."""
+        keys = set(rows) | set(self._inventory)
+        return keys if site is None else {k for k in keys if k[0] == site}
+
+    def _node_views(self, now: float, site: str | None = None) -> list[dict[str, Any]]:
         rows = self._rows()
-        open_counts = Counter((a.site, a.node) for a in self.store.alarms(open_only=True))
-        views = []
-        keys = set(rows)
-        for site in self.fleet.sites:
-            keys.update((site.id, n.id) for n in site.nodes)
-        for key in keys:
-            views.append(self._node_view(key, rows.get(key), now, open_counts[key]))
-        return views
+        open_counts = Counter((a.site, a.node)
+                              for a in self.store.alarms(open_only=True, site=site))
+        return [self._node_view(key, rows.get(key), now, open_counts[key])
+                for key in self._keys(rows, site)]
+
+    def _states_now(self, now: float, site: str | None = None
+                    ) -> dict[tuple[str, str], tuple[NodeState, NodeRow | None]]:
+        """Every node's state (and row; of ``site`` when given), without its whole view."""
+        rows = self._rows()
+        return {k: (self._state(r, now) if (r := rows.get(k)) is not None else NodeState.OFFLINE,
+                    r) for k in self._keys(rows, site)}
 
     def _inventory_roles(self, site: str, node: str) -> list[str]:
-        for s in self.fleet.sites:
-            if s.id == site:
-                for n in s.nodes:
-                    if n.id == node:
-                        return list(n.roles)
-        return []
+        return list(self._inventory.get((site, node), ()))
 
     def _node_view(self, key: tuple[str, str], r: NodeRow | None, now: float,
                    open_alarms: int) -> dict[str, Any]:
@@ -366,11 +399,20 @@ class Monitor:
             raise ValueError(f"state: {state!r} is not one of {sorted(STATE_ORDER)}")
         if offset < 0 or limit < 0:
             raise ValueError("offset and limit must be >= 0")
-        views = [v for v in self._node_views(time.time())
-                 if (site is None or v["site"] == site) and (state is None or v["state"] == state)]
-        views.sort(key=lambda v: (v["site"], v["node"]))
-        views.sort(key=lambda v: _sort_key(v, field_name), reverse=sort.startswith("-"))
-        return {"items": views[offset:offset + limit], "total": len(views)}
+        now = time.time()
+        light: list[tuple[dict[str, Any], NodeRow | None]] = [
+            ({"site": k[0], "node": k[1], "state": st.value,
+              "last_seen": iso(r.last_seen) if r is not None and field_name == "last_seen"
+              else None}, r)
+            for k, (st, r) in self._states_now(now, site).items()
+            if state is None or st.value == state]
+        light.sort(key=lambda v: (v[0]["site"], v[0]["node"]))
+        light.sort(key=lambda v: _sort_key(v[0], field_name), reverse=sort.startswith("-"))
+        page = light[offset:offset + limit]
+        open_counts = Counter((a.site, a.node) for a in self.store.alarms(open_only=True))
+        items = [self._node_view((v["site"], v["node"]), r, now,
+                                 open_counts[(v["site"], v["node"])]) for v, r in page]
+        return {"items": items, "total": len(light)}
 
     def node(self, site: str, node: str) -> dict[str, Any] | None:
         now = time.time()
@@ -390,26 +432,28 @@ class Monitor:
         return view
 
     def _in_fleet(self, site: str, node: str) -> bool:
-        return any(s.id == site and any(n.id == node for n in s.nodes) for s in self.fleet.sites)
+        return (site, node) in self._inventory
 
     # --- views: sites ----------------------------------------------------------------------------
 
-    def sites(self) -> list[dict[str, Any]]:
+    def sites(self, only: str | None = None) -> list[dict[str, Any]]:
+        """Every site's summary (or only site ``only``'s): one pass over the nodes."""
         now = time.time()
-        views = self._node_views(now)
-        alarms = self.store.alarms(open_only=True)
+        counts: Counter[tuple[str, str]] = Counter(
+            (k[0], st.value) for k, (st, _) in self._states_now(now, only).items())
+        alarms = Counter(a.site for a in self.store.alarms(open_only=True, site=only))
         queues = self.store.queues()
-        names = {s.id: (s.name, s.kecamatan) for s in self.fleet.sites}
-        site_ids = list(names) + sorted({v["site"] for v in views} - set(names))
+        names = {s.id: (s.name, s.kecamatan) for s in self.fleet.sites
+                 if only is None or s.id == only}
+        site_ids = list(names) + sorted({site for site, _ in counts} - set(names))
         day = self.store.day_counts(today(now))
         out = []
         for sid in site_ids:
-            counts = Counter(v["state"] for v in views if v["site"] == sid)
             name, kecamatan = names.get(sid, (sid, ""))
             out.append({
                 "site": sid, "name": name, "kecamatan": kecamatan,
-                "nodes": {s.value: counts.get(s.value, 0) for s in NodeState},
-                "open_alarms": sum(1 for a in alarms if a.site == sid),
+                "nodes": {s.value: counts.get((sid, s.value), 0) for s in NodeState},
+                "open_alarms": alarms.get(sid, 0),
                 "waiting": _waiting(queues.get(sid)),
                 "served_today": day.get(sid, {}).get("ticket.completed", 0),
                 "unreachable": sid in self._snapshot.unreachable,
@@ -417,21 +461,18 @@ class Monitor:
         return out
 
     def site(self, site: str) -> dict[str, Any] | None:
-        entry = next((s for s in self.sites() if s["site"] == site), None)
+        entry = next(iter(self.sites(only=site)), None)
         if entry is None:
             return None
         now = time.time()
-        nodes = sorted((v for v in self._node_views(now) if v["site"] == site),
-                       key=lambda v: v["node"])
+        nodes = sorted(self._node_views(now, site), key=lambda v: v["node"])
         return {**entry, "nodes": nodes, "queue": self._queue_stats(site, now)}
 
     def _queue_stats(self, site: str, now: float) -> list[dict[str, Any]]:
         snapshot = self.store.queues().get(site) or {}
         waiting: dict[str, int] = dict(snapshot.get("waiting") or {})
-        names = {}
-        for s in self.fleet.sites:
-            if s.id == site:
-                names = {svc.code: svc.name for svc in s.services}
+        entry = self._site_index.get(site)
+        names = {svc.code: svc.name for svc in entry.services} if entry is not None else {}
         stats = QueueDay()
         for kind, ts, data in self.store.day_events(site, today(now)):
             stats.add(kind, ts, data)
