@@ -154,3 +154,13 @@ def test_the_simulate_control_line_starts_it_and_presses_answer_it(
     checks = {c["check"]: c["status"] for c in event["data"]["checks"]}  # type: ignore[index]
     assert checks["button:service-1"] == checks["button:done-2"] == "pass"
     assert n.ctx.engine.tickets() == []
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_node_stopped_during_a_selftest_ends_it_quietly(tmp_path: Path) -> None:
+    config = load_config(None)
+    with Simulation(config, tmp_path) as sim:
+        n = Node(config, tmp_path, sim.hardware(), probe_interval_s=0.3).start()
+        assert n.selftest()["started"] is True
+        n.stop()  # speech and devices close under the running self-test
+        assert n.selftests.wait(30)

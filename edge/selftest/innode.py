@@ -56,7 +56,7 @@ class NodeRig:
     def say(self, text: str) -> bool:
         speech = self._node.ctx.speech
         speech.say(text, channel=CHANNEL)
-        if not speech.wait_idle(JOB_TIMEOUT_S):
+        if not wait_for(speech.wait_idle, self._cancel):
             return False
         mine = [s for s in speech.spoken if s.utterance.channel == CHANNEL]
         return bool(mine) and mine[-1].outcome is Outcome.SPOKEN
@@ -101,10 +101,10 @@ class NodeRig:
     # --- devices, on their workers ----------------------------------------------------------
 
     def with_printer(self, job: Callable[[TicketPrinter], R]) -> R | None:
-        return on_worker(self._node.ctx.printer, job)
+        return on_worker(self._node.ctx.printer, job, self._cancel)
 
     def with_embosser(self, job: Callable[[Embosser], R]) -> R | None:
-        return on_worker(self._node.ctx.embosser, job)
+        return on_worker(self._node.ctx.embosser, job, self._cancel)
 
     def with_cells(self, job: Callable[[CellsDriver], R]) -> R | None:
         """The job, then what the cells showed before it (the display shows a text only
@@ -121,10 +121,22 @@ class NodeRig:
                 with contextlib.suppress(DeviceError, ValueError):
                     driver.show(shown, page)
 
-        return on_worker(cells.worker, job_then_restore)
+        return on_worker(cells.worker, job_then_restore, self._cancel)
 
 
-def on_worker(worker: OutputWorker | None, job: Callable[[Any], R]) -> R | None:
+def wait_for(done: Callable[[float], bool], cancel: threading.Event | None) -> bool:
+    """``done(timeout)`` in short slices, up to JOB_TIMEOUT_S; False at once when the
+    self-test is cancelled (the node is stopping and its workers are closing)."""
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    while not done(0.2):
+        if (cancel is not None and cancel.is_set()) or time.monotonic() > deadline:
+            return False
+    return True
+
+
+def on_worker(
+    worker: OutputWorker | None, job: Callable[[Any], R], cancel: threading.Event | None = None
+) -> R | None:
     """Run ``job`` on ``worker``'s thread and wait for it; None when there is no worker,
     DeviceError (offline) when the job could not run (the driver would not open).
 
@@ -142,7 +154,7 @@ def on_worker(worker: OutputWorker | None, job: Callable[[Any], R]) -> R | None:
             raise DeviceError(f"{worker.name}: self-test found it {state.value}", state)
 
     worker.submit(run, label="selftest")
-    worker.drain(JOB_TIMEOUT_S)
+    wait_for(worker.drain, cancel)
     if not box:
         raise DeviceError(f"{worker.name}: the self-test could not reach it",
                           DeviceState.OFFLINE)
@@ -212,8 +224,12 @@ class NodeSelftest:
             outcome = run_selftest(rig, opts, record=self._record)
             node.ctx.emit("selftest", failed=outcome.failed)
         except Exception:  # a bug here must not take the node down; it is still told
+            if self._cancel.is_set():  # the node stopped under it: nobody left to tell
+                log.info("selftest stopped with the node")
+                return
             log.exception("selftest failed")
-            node.ctx.speech.say("Uji mandiri gagal berjalan.", channel=CHANNEL)
+            with contextlib.suppress(RuntimeError):  # the speech worker closed meanwhile
+                node.ctx.speech.say("Uji mandiri gagal berjalan.", channel=CHANNEL)
         finally:
             self._rig = None
 

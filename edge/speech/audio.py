@@ -74,7 +74,9 @@ def rms(pcm: Pcm) -> float:
 
 
 def write_wav(path: Path | str, pcm: Pcm) -> None:
-    with wave.open(str(path), "wb") as out:
+    # The file is opened first: a path that cannot be written raises OSError before a
+    # half-made Wave_write exists (its __del__ would then fail too).
+    with open(path, "wb") as f, wave.open(f, "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(SAMPLE_WIDTH)
         out.setframerate(pcm.rate)
