@@ -16,7 +16,7 @@ import sqlite3
 import tempfile  # noqa: F401  (used by the doctest)
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -206,6 +206,12 @@ class SqliteStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._migrate()
+        # every node's row, parsed once at open and kept write-through (this store is the
+        # node table's one writer): a batch stages its changes, writes them in a few
+        # statements and keeps them here once committed
+        self._view: dict[tuple[str, str], NodeRow] = {
+            (r.site, r.node): r for r in self._read_nodes()}
+        self._staged = _Staged()
 
     # --- schema ---------------------------------------------------------------------
 
@@ -250,31 +256,51 @@ class SqliteStore:
         """Store a batch of received messages in one transaction."""
         result = BatchResult()
         touched: set[tuple[str, str, str]] = set()
-        with self._tx() as db:
-            for msg in batch:
-                if isinstance(msg, EventMsg):
-                    if self._event(db, msg, result):
-                        touched.add((msg.site, msg.node, msg.epoch))
-                elif isinstance(msg, StatusMsg):
-                    self._status(db, msg, result)
-                elif isinstance(msg, HealthMsg):
-                    self._health(db, msg, result)
-                elif isinstance(msg, QueueMsg):
-                    db.execute("INSERT OR REPLACE INTO queue (site, payload, at) VALUES (?,?,?)",
-                               (msg.site, json.dumps(msg.payload), msg.received))
-                    result.sites.add(msg.site)
-            for site, node, epoch in sorted(touched):
-                seq = self._advance(db, site, node, epoch)
-                result.acks.append(Ack(site, node, epoch, seq))
+        try:
+            with self._tx() as db:
+                for msg in batch:
+                    if isinstance(msg, EventMsg):
+                        if self._event(db, msg, result):
+                            touched.add((msg.site, msg.node, msg.epoch))
+                    elif isinstance(msg, StatusMsg):
+                        self._status(db, msg, result)
+                    elif isinstance(msg, HealthMsg):
+                        self._health(db, msg, result)
+                    elif isinstance(msg, QueueMsg):
+                        db.execute("INSERT OR REPLACE INTO queue (site, payload, at)"
+                                   " VALUES (?,?,?)",
+                                   (msg.site, json.dumps(msg.payload), msg.received))
+                        result.sites.add(msg.site)
+                self._write_nodes(db)
+                for site, node, epoch in sorted(touched):
+                    seq = self._advance(db, site, node, epoch)
+                    result.acks.append(Ack(site, node, epoch, seq))
+            self._keep_nodes()
+        finally:
+            self._staged = _Staged()
         return result
 
+    def _row(self, site: str, node: str) -> NodeRow | None:
+        """The node's row as this batch left it so far."""
+        key = (site, node)
+        return self._staged.rows.get(key) or self._view.get(key)
+
+    def _stage(self, site: str, node: str, **changes: Any) -> None:
+        row = self._row(site, node)
+        assert row is not None  # _touch made it
+        self._staged.rows[(site, node)] = replace(row, **changes)
+        self._staged.columns.setdefault((site, node), set()).update(changes)
+
     def _touch(self, db: sqlite3.Connection, site: str, node: str, at: float) -> None:
-        db.execute(
-            "INSERT INTO node (site, node, first_seen, last_seen) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (site, node) DO UPDATE"
-            " SET last_seen = max(last_seen, excluded.last_seen)",
-            (site, node, at, at),
-        )
+        """The node was heard from at ``at`` (a new node gets its row)."""
+        key = (site, node)
+        row = self._row(site, node)
+        if row is None:
+            self._staged.rows[key] = NodeRow(site, node, None, 0, None, None, (), at, at,
+                                             None, None, {}, None, None)
+            self._staged.new.add(key)
+        seen = self._staged.seen
+        seen[key] = max(at, seen.get(key, at), row.last_seen if row is not None else at)
 
     def _event(self, db: sqlite3.Connection, e: EventMsg, result: BatchResult) -> bool:
         cur = db.execute(
@@ -288,8 +314,7 @@ class SqliteStore:
             return True  # a re-send: ack again, the node may have missed the last ack
         result.stored += 1
         self._touch(db, e.site, e.node, e.received)
-        db.execute("UPDATE node SET epoch = ? WHERE site = ? AND node = ?",
-                   (e.epoch, e.site, e.node))
+        self._stage(e.site, e.node, epoch=e.epoch)
         if e.type in ("device.fault", "device.recovered"):
             self._device_event(db, e)
         result.nodes.add((e.site, e.node))
@@ -303,43 +328,40 @@ class SqliteStore:
         detail = e.data.get("detail")
         devices[name] = {"state": state, "since": parse_ts(e.ts) or e.received,
                          "detail": None if detail is None else str(detail)}
-        db.execute("UPDATE node SET devices = ? WHERE site = ? AND node = ?",
-                   (json.dumps(devices), e.site, e.node))
+        self._stage(e.site, e.node, devices=devices)
 
     def _devices(self, db: sqlite3.Connection, site: str, node: str) -> dict[str, Any]:
-        row = db.execute("SELECT devices FROM node WHERE site = ? AND node = ?",
-                         (site, node)).fetchone()
-        return {} if row is None else dict(json.loads(row[0]))
+        row = self._row(site, node)
+        return {} if row is None else dict(row.devices)
 
     def _status(self, db: sqlite3.Connection, s: StatusMsg, result: BatchResult) -> None:
         self._touch(db, s.site, s.node, s.received)
-        row = db.execute("SELECT session, online FROM node WHERE site = ? AND node = ?",
-                         (s.site, s.node)).fetchone()
-        if s.session < row[0] or (s.session == row[0] and s.online and row[1] == 0):
+        row = self._row(s.site, s.node)
+        assert row is not None
+        if s.session < row.session or (s.session == row.session and s.online
+                                       and row.online is False):
             # a late Will of an older session, or a birth replayed after its own Will
             result.stale_status += 1
             return
-        db.execute(
-            "UPDATE node SET online = ?, session = ?, status_at = ?, version = ?, roles = ?,"
-            " epoch = coalesce(?, epoch) WHERE site = ? AND node = ?",
-            (int(s.online), s.session, s.received, s.version, json.dumps(list(s.roles)),
-             s.epoch, s.site, s.node),
-        )
-        db.execute(
-            "INSERT INTO status_history (site, node, online, session, ts, at)"
-            " VALUES (?,?,?,?,?,?)", (s.site, s.node, int(s.online), s.session, s.ts, s.received),
-        )
         result.nodes.add((s.site, s.node))
+        if _same_status(row, s):
+            return  # the retained status again (we reconnected): only last_seen moves
+        self._stage(s.site, s.node, online=s.online, session=s.session, status_at=s.received,
+                    version=s.version, roles=tuple(s.roles),
+                    epoch=row.epoch if s.epoch is None else s.epoch)
+        self._staged.status_history.append(
+            (s.site, s.node, int(s.online), s.session, s.ts, s.received))
         result.sites.add(s.site)
 
     def _health(self, db: sqlite3.Connection, h: HealthMsg, result: BatchResult) -> None:
         self._touch(db, h.site, h.node, h.received)
         p = h.payload
-        row = db.execute("SELECT health FROM node WHERE site = ? AND node = ?",
-                         (h.site, h.node)).fetchone()
-        previous = None if row[0] is None else json.loads(row[0])
+        row = self._row(h.site, h.node)
+        assert row is not None
+        result.nodes.add((h.site, h.node))
+        previous = row.health
         if h.retained and previous is not None and previous.get("ts") == p["ts"]:
-            return  # the same retained health again (we reconnected)
+            return  # the same retained health again (we reconnected): only last_seen moves
         node_ts = parse_ts(p["ts"])
         at = min(h.received, node_ts) if h.retained and node_ts is not None else h.received
         skew = None if h.retained or node_ts is None else node_ts - h.received
@@ -348,20 +370,56 @@ class SqliteStore:
             old = devices.get(name)
             if old is None or old.get("state") != state:
                 devices[name] = {"state": state, "since": at, "detail": None}
-        db.execute(
-            "UPDATE node SET health = ?, health_at = ?, devices = ?, version = ?,"
-            " clock_skew_s = coalesce(?, clock_skew_s) WHERE site = ? AND node = ?",
-            (json.dumps(p), at, json.dumps(devices), p["version"], skew, h.site, h.node),
-        )
+        self._stage(h.site, h.node, health=p, health_at=at, devices=devices,
+                    version=p["version"],
+                    clock_skew_s=row.clock_skew_s if skew is None else skew)
         system = p["system"]
-        db.execute(
-            "INSERT INTO health_history (site, node, at, ts, cpu_temp_c, disk_free_mb, backlog)"
-            " VALUES (?,?,?,?,?,?,?)",
+        self._staged.health_history.append(
             (h.site, h.node, at, p["ts"], system.get("cpu_temp_c"),
-             round(system["disk_free_bytes"] / 1e6, 1), p["outbox"]["backlog"]),
-        )
-        result.nodes.add((h.site, h.node))
+             round(system["disk_free_bytes"] / 1e6, 1), p["outbox"]["backlog"]))
         result.sites.add(h.site)
+
+    def _write_nodes(self, db: sqlite3.Connection) -> None:
+        """This batch's node changes in a few statements (inside its transaction)."""
+        st = self._staged
+        for key, at in st.seen.items():
+            row = st.rows.get(key)
+            if row is not None and row.last_seen < at:
+                st.rows[key] = replace(row, last_seen=at)
+        if st.new:
+            db.executemany(f"INSERT INTO node ({self._NODE_COLS}) VALUES ({_MARKS})",
+                           [_node_values(st.rows[k]) for k in sorted(st.new)])
+        groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for key, columns in st.columns.items():
+            if key not in st.new:
+                names = tuple(sorted(columns))
+                row = st.rows[key]
+                groups.setdefault(names, []).append(
+                    (*(_column(row, c) for c in names), row.site, row.node))
+        for names, values in groups.items():
+            sets = ", ".join(f"{c} = ?" for c in names)
+            db.executemany(f"UPDATE node SET {sets} WHERE site = ? AND node = ?", values)
+        seen = [(at, k[0], k[1]) for k, at in st.seen.items()
+                if k not in st.new and (k in st.rows or at > self._view[k].last_seen)]
+        if seen:
+            db.executemany("UPDATE node SET last_seen = max(last_seen, ?)"
+                           " WHERE site = ? AND node = ?", seen)
+        if st.status_history:
+            db.executemany("INSERT INTO status_history (site, node, online, session, ts, at)"
+                           " VALUES (?,?,?,?,?,?)", st.status_history)
+        if st.health_history:
+            db.executemany(
+                "INSERT INTO health_history (site, node, at, ts, cpu_temp_c, disk_free_mb,"
+                " backlog) VALUES (?,?,?,?,?,?,?)", st.health_history)
+
+    def _keep_nodes(self) -> None:
+        """The batch committed: its rows become the view."""
+        st = self._staged
+        with self._lock:
+            for key, at in st.seen.items():
+                row = st.rows.get(key) or self._view[key]
+                st.rows[key] = row if row.last_seen >= at else replace(row, last_seen=at)
+            self._view.update(st.rows)
 
     def _advance(self, db: sqlite3.Connection, site: str, node: str, epoch: str) -> int:
         row = db.execute("SELECT seq FROM ack WHERE site = ? AND node = ? AND epoch = ?",
@@ -389,19 +447,16 @@ class SqliteStore:
                   " last_seen, health, health_at, devices, epoch, clock_skew_s")
 
     def nodes(self, only: Iterable[tuple[str, str]] | None = None) -> list[NodeRow]:
-        """Every node, or only the (site, node) pairs in ``only`` (those that exist)."""
-        sql = f"SELECT {self._NODE_COLS} FROM node"
-        if only is None:
-            with self._lock:
-                rows = self._db.execute(sql + " ORDER BY site, node").fetchall()
-        else:
-            keys, rows = list(only), []
-            for i in range(0, len(keys), 400):
-                chunk = keys[i:i + 400]
-                values = ",".join("(?, ?)" for _ in chunk)
-                with self._lock:
-                    rows += self._db.execute(f"{sql} WHERE (site, node) IN (VALUES {values})",
-                                             [x for key in chunk for x in key]).fetchall()
+        """Every node, or only the (site, node) pairs in ``only`` (those that exist); from
+        the view kept in memory, never parsed again."""
+        with self._lock:
+            if only is None:
+                return [self._view[k] for k in sorted(self._view)]
+            return [r for k in only if (r := self._view.get(k)) is not None]
+
+    def _read_nodes(self) -> list[NodeRow]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT {self._NODE_COLS} FROM node").fetchall()
         return [
             NodeRow(r[0], r[1], None if r[2] is None else bool(r[2]), r[3], r[4], r[5],
                     tuple(json.loads(r[6])), r[7], r[8], None if r[9] is None else
@@ -622,6 +677,42 @@ class SqliteStore:
                 if n < PRUNE_CHUNK:
                     break
         return deleted
+
+
+_COLUMNS = tuple(f.strip() for f in SqliteStore._NODE_COLS.split(","))
+_MARKS = ",".join("?" for _ in _COLUMNS)
+_JSON_COLUMNS = {"roles", "health", "devices"}
+
+
+@dataclass
+class _Staged:
+    """One batch's node changes, kept apart until the batch commits."""
+
+    rows: dict[tuple[str, str], NodeRow] = field(default_factory=dict)
+    columns: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    new: set[tuple[str, str]] = field(default_factory=set)
+    seen: dict[tuple[str, str], float] = field(default_factory=dict)
+    status_history: list[tuple[Any, ...]] = field(default_factory=list)
+    health_history: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+def _column(row: NodeRow, name: str) -> Any:
+    value = getattr(row, name)
+    if name in _JSON_COLUMNS:
+        return None if value is None else json.dumps(list(value) if name == "roles" else value)
+    if name == "online":
+        return None if value is None else int(value)
+    return value
+
+
+def _node_values(row: NodeRow) -> tuple[Any, ...]:
+    return tuple(_column(row, c) for c in _COLUMNS)
+
+
+def _same_status(row: NodeRow, s: StatusMsg) -> bool:
+    """A status that says nothing new (a retained one the broker sent again)."""
+    return (row.online is s.online and row.session == s.session and row.version == s.version
+            and row.roles == tuple(s.roles) and (s.epoch is None or s.epoch == row.epoch))
 
 
 class _Transaction:
