@@ -16,6 +16,7 @@ what to clear from one evaluation to the next. Labels are Bahasa Indonesia for t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -179,7 +180,11 @@ class Decision:
 class HoldDown:
     """A condition opens an alarm only after it held for ``hold_down_s``; an open alarm
     clears as soon as its condition is gone. ``frozen`` keys (nodes of an unreachable
-    site) neither open nor clear.
+    site) neither open nor clear, and hold anew once thawed.
+
+    A condition's start is ``began[key]`` when given (when the condition really began: a
+    Will's receive time, the last health plus the silent time; these survive a restart),
+    else the first step that saw it.
 
     >>> h = HoldDown(60)
     >>> k = ("janti", "kios-1", "offline")
@@ -189,15 +194,19 @@ class HoldDown:
     [('janti', 'kios-1', 'offline')]
     >>> h.step({}, open_keys={k: "luring"}, now=61).to_clear
     (('janti', 'kios-1', 'offline'),)
+    >>> list(HoldDown(60).step({k: Condition("luring", "critical")}, open_keys={}, now=100,
+    ...                         began={k: 40.0}).to_open)
+    [('janti', 'kios-1', 'offline')]
     """
 
     def __init__(self, hold_down_s: float) -> None:
         self.hold_down_s = hold_down_s
         self._pending: dict[Key, float] = {}
+        self._thawed: dict[Key, float] = {}  # frozen keys: the last step that froze them
 
     def step(
-        self, holding: dict[Key, Condition], *, open_keys: dict[Key, str], now: float,
-        frozen: frozenset[Key] = frozenset(),
+        self, holding: Mapping[Key, Condition], *, open_keys: Mapping[Key, str], now: float,
+        frozen: frozenset[Key] = frozenset(), began: Mapping[Key, float] | None = None,
     ) -> Decision:
         to_open: dict[Key, Condition] = {}
         to_update: dict[Key, Condition] = {}
@@ -207,12 +216,16 @@ class HoldDown:
                     to_update[key] = cond
                 continue
             if key in frozen:
+                self._thawed[key] = now
                 continue
             since = self._pending.setdefault(key, now)
+            if began is not None and key in began:
+                since = began[key]
+            since = max(since, self._thawed.get(key, since))
             if now - since >= self.hold_down_s:
                 to_open[key] = cond
-        for key in list(self._pending):
-            if key not in holding or key in to_open:
-                del self._pending[key]
+        for waiting in (self._pending, self._thawed):
+            for key in [k for k in waiting if k not in holding or k in to_open]:
+                del waiting[key]
         to_clear = tuple(k for k in open_keys if k not in holding and k not in frozen)
         return Decision(to_open, to_clear, to_update)

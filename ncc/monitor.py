@@ -8,6 +8,7 @@ is in docs/ncc.md; the pages translate to Bahasa Indonesia).
 
 from __future__ import annotations
 
+import heapq
 import logging
 import queue
 import threading
@@ -40,7 +41,7 @@ from ncc.ingest import Ingest, IngestStats
 from ncc.messages import ReplyMsg, parse_ts
 from ncc.metrics import Metrics
 from ncc.notify import Notifier
-from ncc.state import NodeState, node_state
+from ncc.state import NodeState, node_state, silent_at
 from ncc.store import AlarmRow, BatchResult, NodeRow, SqliteStore, Store
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ TICK_S = 0.5
 METRICS_EVERY_S = 5.0  # per-site gauges: 10,000 sites are not relabelled every pass
 CONDITIONS_FRESH_S = 60.0  # certificate days left: recomputed at least this often
 PRUNE_EVERY_S = 600.0
+FULL_PASS_EVERY_S = 60.0  # every node visited; in between only changed and due ones
 SORTS = {"site", "node", "state", "last_seen"}
 STATE_ORDER = {"offline": 0, "silent": 1, "online": 2}
 
@@ -110,6 +112,18 @@ class Monitor:
         self._metrics_at = 0.0
         self._conditions: dict[tuple[str, str], tuple[NodeRow, NodeState, str | None, float,
                                                       dict[str, Condition]]] = {}
+        # the evaluator's own view (its thread, under self._lock): it visits only the nodes
+        # the ingest changed and those whose silent deadline passed; a full pass rarely
+        self._changed: set[tuple[str, str]] = set()  # from the ingest, for the evaluator
+        self._states: dict[tuple[str, str], NodeState] = {}
+        self._found: dict[tuple[str, str], dict[Key, Condition]] = {}
+        self._holding_now: dict[Key, Condition] = {}
+        self._began: dict[Key, float] = {}
+        self._site_nodes: dict[str, set[str]] = {}
+        self._unreachable: set[str] = set()
+        self._due: list[tuple[float, tuple[str, str]]] = []  # (silent deadline, node) heap
+        self._deadline: dict[tuple[str, str], float] = {}
+        self._full_at = -1e18
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -118,7 +132,6 @@ class Monitor:
         if self._thread is not None:
             return self
         self.notifier.start()
-        self.evaluate()
         self._thread = threading.Thread(target=self._run, name="ncc-alarms", daemon=True)
         self._thread.start()
         self.ingest.start()
@@ -151,6 +164,7 @@ class Monitor:
         with self._inbox_lock:
             self._pending_changes.extend(changes)
             self._dirty.update(result.nodes)
+            self._changed.update(result.nodes)
         self._wake.set()
 
     def _on_reply(self, msg: ReplyMsg) -> None:
@@ -165,10 +179,13 @@ class Monitor:
     # --- the evaluator thread -------------------------------------------------------------
 
     def _run(self) -> None:
-        pause = TICK_S
+        rest = 0.0
+        first = True
         while not self._stop.is_set():
-            self._wake.wait(pause)
-            self._stop.wait(pause - TICK_S)  # a large fleet: leave the ingest room
+            if not first:
+                self._wake.wait(self._next_wait())
+                self._stop.wait(rest)  # a busy pass leaves the ingest as much room again
+            first = False
             self._wake.clear()
             if self._stop.is_set():
                 return
@@ -178,7 +195,15 @@ class Monitor:
                 self._maybe_prune()
             except Exception:
                 log.exception("ncc: evaluation failed")
-            pause = max(TICK_S, 3 * (time.monotonic() - started))
+            rest = min(time.monotonic() - started, 2.0)
+
+    def _next_wait(self) -> float:
+        """Until the next silent deadline or hold-down end, at most ``TICK_S``."""
+        with self._lock:
+            due = self._due[0][0] if self._due else None
+        if due is None:
+            return TICK_S
+        return min(TICK_S, max(0.0, due - time.time()))
 
     def _maybe_prune(self) -> None:
         now = time.time()
@@ -192,66 +217,126 @@ class Monitor:
             log.info("ncc: retention removed %d rows", deleted)
 
     def evaluate(self, now: float | None = None) -> None:
-        """Node states, alarm conditions, hold-down, notifications, metrics: one pass."""
+        """Node states, alarm conditions, hold-down, notifications, metrics: one pass over
+        the nodes the ingest changed and those due (every node now and then)."""
         now = time.time() if now is None else now
         with self._lock:
-            rows = list(self._rows().values())
-            states = {(r.site, r.node): self._state(r, now) for r in rows}
-            by_site: dict[str, list[NodeState]] = {}
-            for (site, _), state in states.items():
-                by_site.setdefault(site, []).append(state)
-            unreachable = frozenset(
-                s for s, ss in by_site.items()
-                if site_unreachable(ss, self.config.alarms.site_min_nodes))
-            holding = self._holding(rows, states, unreachable, now)
+            rows = self._rows()
+            with self._inbox_lock:
+                changed, self._changed = self._changed, set()
+            full = now - self._full_at >= FULL_PASS_EVERY_S or now < self._full_at
+            if full:
+                self._full_at = now
+                visit: set[tuple[str, str]] = set(rows) | set(self._states)
+            else:
+                visit = changed | self._due_nodes(now)
+            before = {k: self._states.get(k) for k in visit}
+            sites = self._visit(visit, rows, now)
+            went = self._site_states(sites if not full else set(self._site_nodes))
             open_rows = {(a.site, a.node, a.kind): a for a in self.store.alarms(open_only=True)}
-            frozen = frozenset(k for k in set(holding) | set(open_rows)
-                               if k[1] is not None and k[0] in unreachable)
+            frozen = frozenset(k for k in set(self._holding_now) | set(open_rows)
+                               if k[1] is not None and k[0] in self._unreachable)
             decision = self._hold.step(
-                holding, open_keys={k: a.detail for k, a in open_rows.items()}, now=now,
-                frozen=frozen)
+                self._holding_now, open_keys={k: a.detail for k, a in open_rows.items()},
+                now=now, frozen=frozen, began=self._began)
             changes = self._apply(decision.to_open, decision.to_clear, decision.to_update,
                                   open_rows, now)
-            changes += [{"kind": "node", "site": s, "node": n} for (s, n), st in states.items()
-                        if self._snapshot.states.get((s, n)) != st]
-            changes += [{"kind": "site", "site": s, "node": None}
-                        for s in unreachable ^ self._snapshot.unreachable]
-            self._snapshot = _Snapshot(states, unreachable)
+            moved = [k for k in visit if self._states.get(k) != before[k]]
+            changes += [{"kind": "node", "site": s, "node": n} for s, n in moved]
+            changes += [{"kind": "site", "site": s, "node": None} for s in went]
+            if moved or went or not self._snapshot.states:
+                self._snapshot = _Snapshot(dict(self._states), frozenset(self._unreachable))
             with self._inbox_lock:
                 pending, self._pending_changes = self._pending_changes, []
             changes = pending + changes
             if now - self._metrics_at >= METRICS_EVERY_S or now < self._metrics_at:
                 self._metrics_at = now
-                self._update_metrics(states)
+                self._update_metrics(self._states)
         self._broadcast(changes)
+
+    def _due_nodes(self, now: float) -> set[tuple[str, str]]:
+        """Nodes whose silent deadline passed (stale heap entries are skipped)."""
+        out: set[tuple[str, str]] = set()
+        while self._due and self._due[0][0] <= now:
+            at, key = heapq.heappop(self._due)
+            if self._deadline.get(key) == at:
+                del self._deadline[key]
+                out.add(key)
+        return out
+
+    def _visit(self, keys: Iterable[tuple[str, str]], rows: dict[tuple[str, str], NodeRow],
+               now: float) -> set[str]:
+        """Re-evaluate these nodes: state, conditions and when each began; their sites."""
+        sites: set[str] = set()
+        target = self.fleet_target_version()
+        silent_after = self.config.alarms.silent_after_s
+        for key in keys:
+            sites.add(key[0])
+            for k in self._found.pop(key, {}):
+                self._holding_now.pop(k, None)
+                self._began.pop(k, None)
+            r = rows.get(key)
+            if r is None:
+                self._states.pop(key, None)
+                self._site_nodes.get(key[0], set()).discard(key[1])
+                continue
+            self._site_nodes.setdefault(key[0], set()).add(key[1])
+            state = self._states[key] = self._state(r, now)
+            due = silent_at(online=r.online, status_at=r.status_at, health_at=r.health_at,
+                            silent_after_s=silent_after)
+            if due is not None and due >= now and self._deadline.get(key) != due:
+                self._deadline[key] = due
+                heapq.heappush(self._due, (due, key))
+            found = self._node_conditions(key, r, state, target, now)
+            mine: dict[Key, Condition] = {}
+            for kind, cond in found.items():
+                k3 = (key[0], key[1], kind)
+                mine[k3] = self._holding_now[k3] = cond
+                began = _began(kind, r, due)
+                if began is not None:
+                    self._began[k3] = began
+            self._found[key] = mine
+        return sites
+
+    def _node_conditions(self, key: tuple[str, str], r: NodeRow, state: NodeState,
+                         target: str | None, now: float) -> dict[str, Condition]:
+        hit = self._conditions.get(key)
+        if hit is not None and hit[0] is r and hit[1] is state and hit[2] == target and \
+                now - hit[3] < CONDITIONS_FRESH_S:
+            return hit[4]
+        facts = NodeFacts(state, r.health, r.devices, r.version, r.clock_skew_s)
+        found = conditions(facts, now=now, settings=self.config.alarms, target_version=target)
+        self._conditions[key] = (r, state, target, now, found)
+        return found
+
+    def _site_states(self, sites: Iterable[str]) -> set[str]:
+        """Recompute which of these sites are unreachable; the sites that changed."""
+        went: set[str] = set()
+        min_nodes = self.config.alarms.site_min_nodes
+        for site in sites:
+            nodes = self._site_nodes.get(site, set())
+            states = [self._states[(site, n)] for n in nodes]
+            key: Key = (site, None, "site_unreachable")
+            now_unreachable = site_unreachable(states, min_nodes)
+            if now_unreachable:
+                self._holding_now[key] = Condition("every node of the site is gone",
+                                                   "critical")
+                starts = [self._began.get((site, n, k)) for n in nodes
+                          for k in ("offline", "silent")]
+                known = [t for t in starts if t is not None]
+                if known:
+                    self._began[key] = max(known)
+            else:
+                self._holding_now.pop(key, None)
+                self._began.pop(key, None)
+            if now_unreachable != (site in self._unreachable):
+                went.add(site)
+                (self._unreachable.add if now_unreachable else self._unreachable.discard)(site)
+        return went
 
     def _state(self, r: NodeRow, now: float) -> NodeState:
         return node_state(online=r.online, status_at=r.status_at, health_at=r.health_at,
                           now=now, silent_after_s=self.config.alarms.silent_after_s)
-
-    def _holding(self, rows: list[NodeRow], states: dict[tuple[str, str], NodeState],
-                 unreachable: frozenset[str], now: float) -> dict[Key, Condition]:
-        holding: dict[Key, Condition] = {}
-        target = self.fleet_target_version()
-        cache = self._conditions
-        for r in rows:
-            key = (r.site, r.node)
-            state = states[key]
-            hit = cache.get(key)
-            if hit is not None and hit[0] is r and hit[1] is state and hit[2] == target and \
-                    now - hit[3] < CONDITIONS_FRESH_S:
-                found = hit[4]
-            else:
-                facts = NodeFacts(state, r.health, r.devices, r.version, r.clock_skew_s)
-                found = conditions(facts, now=now, settings=self.config.alarms,
-                                   target_version=target)
-                cache[key] = (r, state, target, now, found)
-            for kind, cond in found.items():
-                holding[(r.site, r.node, kind)] = cond
-        for site in unreachable:
-            holding[(site, None, "site_unreachable")] = Condition(
-                "every node of the site is gone", "critical")
-        return holding
 
     def _apply(self, to_open: dict[Key, Condition], to_clear: Iterable[Key],
                to_update: dict[Key, Condition], open_rows: dict[Key, AlarmRow],
@@ -603,6 +688,19 @@ class QueueDay:
         return {"avg_wait_s": round(sum(waits) / len(waits), 1) if waits else None,
                 "served": self._served[code], "no_shows": self._skipped[code],
                 "assisted": self._assisted[code]}
+
+
+def _began(kind: str, r: NodeRow, silent_due: float | None) -> float | None:
+    """When a node's condition began, if the row tells (else the hold-down counts from when
+    the evaluator first saw it): the Will's receive time, the silent deadline, a device's
+    ``since``."""
+    if kind == "offline":
+        return r.status_at if r.status_at is not None else r.first_seen
+    if kind == "silent":
+        return silent_at(online=r.online, status_at=r.status_at, health_at=r.health_at,
+                         silent_after_s=0.0) if silent_due is None else silent_due
+    since = r.devices.get(kind, {}).get("since") if kind in r.devices else None
+    return float(since) if isinstance(since, int | float) else None
 
 
 def _waiting(snapshot: dict[str, Any] | None) -> int:

@@ -30,9 +30,25 @@ def node_state(
     *, online: bool | None, status_at: float | None, health_at: float | None, now: float,
     silent_after_s: float,
 ) -> NodeState:
-    if not online:
+    due = silent_at(online=online, status_at=status_at, health_at=health_at,
+                    silent_after_s=silent_after_s)
+    if due is None:
         return NodeState.OFFLINE
+    return NodeState.SILENT if now > due else NodeState.ONLINE
+
+
+def silent_at(*, online: bool | None, status_at: float | None, health_at: float | None,
+              silent_after_s: float) -> float | None:
+    """When an online node turns silent unless health arrives first (None: offline).
+
+    >>> silent_at(online=True, status_at=100.0, health_at=130.0, silent_after_s=75)
+    205.0
+    >>> silent_at(online=True, status_at=100.0, health_at=90.0, silent_after_s=75)
+    175.0
+    """
+    if not online:
+        return None
     fresh_since = max(t for t in (status_at, health_at, 0.0) if t is not None)
     if health_at is None or health_at < (status_at or 0.0):
         fresh_since = status_at or 0.0  # no health in this session yet: count from the birth
-    return NodeState.SILENT if now - fresh_since > silent_after_s else NodeState.ONLINE
+    return fresh_since + silent_after_s
