@@ -173,3 +173,16 @@ def test_config_values_and_paths_relative_to_the_file(tmp_path: Path) -> None:
     assert (default.mqtt.host, default.mqtt.port, default.http.listen) == (
         "127.0.0.1", 1883, ("127.0.0.1", 8080))
     assert default.store.path == Path("data/ncc/ncc.db")
+
+
+def test_hold_down_counts_from_when_the_condition_began() -> None:
+    h = HoldDown(60)  # a fresh evaluator (the NCC restarted) sees a Will received at 0
+    assert h.step({K: C}, open_keys={}, now=30, began={K: 0.0}).to_open == {}
+    assert list(h.step({K: C}, open_keys={}, now=60, began={K: 0.0}).to_open) == [K]
+
+
+def test_hold_down_of_a_thawed_node_starts_again() -> None:
+    h = HoldDown(60)  # its site was unreachable until 100: the node holds anew from there
+    h.step({K: C}, open_keys={}, now=100, began={K: 0.0}, frozen=frozenset({K}))
+    assert h.step({K: C}, open_keys={}, now=159, began={K: 0.0}).to_open == {}
+    assert list(h.step({K: C}, open_keys={}, now=160, began={K: 0.0}).to_open) == [K]

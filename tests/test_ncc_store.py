@@ -196,3 +196,28 @@ def test_v1_event_stored_under_empty_epoch() -> None:
            f'"type":"help.requested","data":{{}}}}').encode()
     msg = parse("brexit/v1/janti/k1/event", raw, retained=False, now=0.0)
     assert isinstance(msg, EventMsg) and msg.epoch == ""
+
+
+def test_replayed_status_and_health_only_move_last_seen(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "ncc.db")
+    store.apply([status(True, 1, received=1000.0), health(received=1001.0)])
+    store.apply([status(False, 1, received=1050.0)])  # the Will
+    # we reconnected: the broker sends the retained Will and health again
+    store.apply([status(False, 1, received=2000.0), health(retained=True, received=2000.5)])
+    row = store.nodes()[0]
+    assert (row.status_at, row.health_at, row.last_seen) == (1050.0, 1001.0, 2000.5)
+    db = sqlite3.connect(tmp_path / "ncc.db")
+    assert db.execute("SELECT count(*) FROM status_history").fetchone()[0] == 2
+    assert db.execute("SELECT status_at, last_seen FROM node").fetchone() == (1050.0, 2000.5)
+    store.close()
+    reopened = SqliteStore(tmp_path / "ncc.db").nodes()[0]
+    assert reopened == row  # what the store keeps in memory is what it wrote
+
+
+def test_a_failed_batch_leaves_the_nodes_as_they_were(store: SqliteStore) -> None:
+    store.apply([status(True, 1, received=1000.0)])
+    broken = HealthMsg("janti", "k1", {"ts": TS, "version": "0.1.0"}, False, 1001.0)
+    with pytest.raises(KeyError):
+        store.apply([status(True, 2, received=1001.0), broken])
+    row = store.nodes()[0]
+    assert (row.session, row.status_at, row.health) == (1, 1000.0, None)
