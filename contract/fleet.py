@@ -170,23 +170,38 @@ def parse_fleet(raw: Mapping[str, Any]) -> Fleet:
     defaults = _mapping(raw.get("defaults", {}), "defaults")
     sites = _list(raw.get("site", []), "site")
     ntp = _list(defaults.get("ntp", list(DEFAULT_NTP)), "defaults.ntp")
+    shared = _Defaults.of(defaults)
     return Fleet(
         central=Central(
             host=_str(central.get("host", "127.0.0.1"), "central.host"),
             port=_int(central.get("port", 8883), "central.port"),
         ),
-        sites=tuple(_site(s, f"site[{i}]", defaults) for i, s in enumerate(sites)),
+        sites=tuple(_site(s, f"site[{i}]", shared) for i, s in enumerate(sites)),
         timezone=_str(defaults.get("timezone", "Asia/Jakarta"), "defaults.timezone"),
         locale=_str(defaults.get("locale", "id_ID.UTF-8"), "defaults.locale"),
         ntp=tuple(_str(s, "defaults.ntp") for s in ntp),
     )
 
 
-def _site(raw: object, where: str, defaults: Mapping[str, Any]) -> Site:
+@dataclass(frozen=True)
+class _Defaults:
+    """The [defaults] services and counters, parsed once for every site that uses them."""
+
+    services: tuple[Service, ...]
+    counters: tuple[Counter, ...]
+
+    @classmethod
+    def of(cls, defaults: Mapping[str, Any]) -> _Defaults:
+        services = _list(defaults.get("services", []), "defaults.services")
+        counters = _list(defaults.get("counters", []), "defaults.counters")
+        return cls(
+            tuple(_service(v, f"defaults.services[{i}]") for i, v in enumerate(services)),
+            tuple(_counter(c, f"defaults.counters[{i}]") for i, c in enumerate(counters)))
+
+
+def _site(raw: object, where: str, defaults: _Defaults) -> Site:
     s = _mapping(raw, where)
     site_id = _id(s.get("id"), f"{where}.id")
-    services_raw = _list(s.get("services", defaults.get("services", [])), f"{where}.services")
-    counters_raw = _list(s.get("counters", defaults.get("counters", [])), f"{where}.counters")
     return Site(
         id=site_id,
         name=_str(s.get("name"), f"{where}.name"),
@@ -195,8 +210,12 @@ def _site(raw: object, where: str, defaults: Mapping[str, Any]) -> Site:
             _node(n, f"{where}.nodes[{i}]")
             for i, n in enumerate(_list(s.get("nodes", []), f"{where}.nodes"))
         ),
-        services=tuple(_service(v, f"{where}.services[{i}]") for i, v in enumerate(services_raw)),
-        counters=tuple(_counter(c, f"{where}.counters[{i}]") for i, c in enumerate(counters_raw)),
+        services=defaults.services if "services" not in s else tuple(
+            _service(v, f"{where}.services[{i}]")
+            for i, v in enumerate(_list(s["services"], f"{where}.services"))),
+        counters=defaults.counters if "counters" not in s else tuple(
+            _counter(c, f"{where}.counters[{i}]")
+            for i, c in enumerate(_list(s["counters"], f"{where}.counters"))),
         network=_network(s.get("network", {"mode": "dhcp"}), f"{where}.network"),
     )
 
