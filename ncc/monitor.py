@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 
 TICK_S = 0.5
 METRICS_EVERY_S = 5.0  # per-site gauges: 10,000 sites are not relabelled every pass
+WAITING_EVERY_S = 30.0  # per-site waiting gauges: every site's queue snapshot parsed
 CONDITIONS_FRESH_S = 60.0  # certificate days left: recomputed at least this often
 PRUNE_EVERY_S = 600.0
 FULL_PASS_EVERY_S = 60.0  # every node visited; in between only changed and due ones
@@ -110,6 +111,8 @@ class Monitor:
         # a node's conditions, kept while its row and state are the same ones (rows are
         # re-read only when the ingest changed them); time-dependent ones age out
         self._metrics_at = 0.0
+        self._waiting_at = -1e18
+        self._waiting: dict[str, int] = {}
         self._conditions: dict[tuple[str, str], tuple[NodeRow, NodeState, str | None, float,
                                                       dict[str, Condition]]] = {}
         # the evaluator's own view (its thread, under self._lock): it visits only the nodes
@@ -132,6 +135,7 @@ class Monitor:
         if self._thread is not None:
             return self
         self.notifier.start()
+        self._metrics_at = time.time()  # the first gauges a moment later: start fast
         self._thread = threading.Thread(target=self._run, name="ncc-alarms", daemon=True)
         self._thread.start()
         self.ingest.start()
@@ -363,8 +367,11 @@ class Monitor:
         for (site, _node), state in self._all_states(states).items():
             per_site.setdefault(site, Counter())[state] += 1
         alarms = Counter(a.kind for a in self.store.alarms(open_only=True))
-        waiting = {site: _waiting(q) for site, q in self.store.queues().items()}
-        self.metrics_registry.snapshot(nodes=per_site, alarms=alarms, waiting=waiting,
+        now = time.time()
+        if now - self._waiting_at >= WAITING_EVERY_S or now < self._waiting_at:
+            self._waiting_at = now
+            self._waiting = {site: _waiting(q) for site, q in self.store.queues().items()}
+        self.metrics_registry.snapshot(nodes=per_site, alarms=alarms, waiting=self._waiting,
                                        kinds=tuple(KIND_LABELS))
         self.metrics_registry.connected(self.ingest.connected)
         stats = self.ingest.stats()
