@@ -184,7 +184,9 @@ class HoldDown:
 
     A condition's start is ``began[key]`` when given (when the condition really began: a
     Will's receive time, the last health plus the silent time; these survive a restart),
-    else the first step that saw it.
+    else the first step that saw it. Either way it opens no sooner than ``min_seen_s``
+    after the first step that saw it: the other nodes of a site that is going away have
+    that long to be seen gone too, so the site's one alarm stands for them all.
 
     >>> h = HoldDown(60)
     >>> k = ("janti", "kios-1", "offline")
@@ -199,8 +201,9 @@ class HoldDown:
     [('janti', 'kios-1', 'offline')]
     """
 
-    def __init__(self, hold_down_s: float) -> None:
+    def __init__(self, hold_down_s: float, *, min_seen_s: float = 0.0) -> None:
         self.hold_down_s = hold_down_s
+        self.min_seen_s = min(min_seen_s, hold_down_s)
         self._pending: dict[Key, float] = {}
         self._thawed: dict[Key, float] = {}  # frozen keys: the last step that froze them
 
@@ -218,9 +221,10 @@ class HoldDown:
             if key in frozen:
                 self._thawed[key] = now
                 continue
-            since = self._pending.setdefault(key, now)
+            seen = self._pending.setdefault(key, now)
+            since = seen
             if began is not None and key in began:
-                since = began[key]
+                since = max(began[key], seen - self.hold_down_s + self.min_seen_s)
             since = max(since, self._thawed.get(key, since))
             if now - since >= self.hold_down_s:
                 to_open[key] = cond

@@ -51,6 +51,7 @@ METRICS_EVERY_S = 5.0  # per-site gauges: 10,000 sites are not relabelled every 
 WAITING_EVERY_S = 30.0  # per-site waiting gauges: every site's queue snapshot parsed
 CONDITIONS_FRESH_S = 60.0  # certificate days left: recomputed at least this often
 PRUNE_EVERY_S = 600.0
+MIN_SEEN_S = 5.0  # an alarm opens no sooner after its condition is first seen (a site going)
 FULL_PASS_EVERY_S = 60.0  # every node visited; in between only changed and due ones
 SORTS = {"site", "node", "state", "last_seen"}
 STATE_ORDER = {"offline": 0, "silent": 1, "online": 2}
@@ -92,7 +93,7 @@ class Monitor:
             tls_ca=m.tls_ca, client_id=m.client_id, version=__version__,
             on_batch=self._on_batch, on_reply=self._on_reply,
         )
-        self._hold = HoldDown(config.alarms.hold_down_s)
+        self._hold = HoldDown(config.alarms.hold_down_s, min_seen_s=MIN_SEEN_S)
         self._lock = threading.RLock()
         self._snapshot = _Snapshot({}, frozenset())
         self._subscribers: list[queue.Queue[dict[str, Any]]] = []

@@ -54,9 +54,11 @@ def test_an_offline_node_alarms_one_hold_down_after_its_will_across_a_restart(
     assert kinds(first) == set()
     first.store.close()  # the NCC stops; a new one starts 30 s into the hold-down
     second = Monitor(config(tmp_path), fleet=fleet())
-    second.evaluate(now=1069.0)
+    second.evaluate(now=1069.0)  # seen gone for the first time: it waits a moment more
     assert kinds(second) == set()
-    second.evaluate(now=1070.0)
+    second.evaluate(now=1073.0)
+    assert kinds(second) == set()
+    second.evaluate(now=1074.0)  # MIN_SEEN_S after it was first seen, not a hold-down
     assert kinds(second) == {("k1", "offline")}
     second.store.close()
 

@@ -186,3 +186,9 @@ def test_hold_down_of_a_thawed_node_starts_again() -> None:
     h.step({K: C}, open_keys={}, now=100, began={K: 0.0}, frozen=frozenset({K}))
     assert h.step({K: C}, open_keys={}, now=159, began={K: 0.0}).to_open == {}
     assert list(h.step({K: C}, open_keys={}, now=160, began={K: 0.0}).to_open) == [K]
+
+
+def test_hold_down_from_an_old_start_still_waits_a_moment_after_first_seen() -> None:
+    h = HoldDown(60, min_seen_s=5)  # the other nodes of a site going away: 5 s to be seen
+    assert h.step({K: C}, open_keys={}, now=100, began={K: 0.0}).to_open == {}
+    assert list(h.step({K: C}, open_keys={}, now=105, began={K: 0.0}).to_open) == [K]
