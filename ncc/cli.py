@@ -41,6 +41,9 @@ def register(subparsers: Any) -> None:
     demo.add_argument("--data", type=Path, default=None,
                       help="keep the demo's files here (default: a temporary directory)")
     demo.add_argument("--seed", type=int, default=1, help="the simulation's random seed")
+    demo.add_argument("--fleet", type=Path, default=None,
+                      help="the inventory (default: the project's deploy/fleet.toml, installed "
+                           "with it)")
     demo.set_defaults(func=_guarded(_demo))
 
     report = sub.add_parser("report", help="the monthly impact report (PDF or CSV)")
@@ -147,9 +150,9 @@ def _demo(args: argparse.Namespace) -> int:
     from ncc.web.server import WebServer
 
     listen = _listen(args.listen)
+    fleet = demo.demo_fleet(args.fleet)
     if not demo.port_free(*listen):
         listen = (listen[0], 0)
-    fleet = load_fleet(None)
     root, temporary = demo.demo_root(args.data)
     central = demo.provision_central(root, fleet, demo.free_port())
     broker = demo.MosquittoProcess(central).start()

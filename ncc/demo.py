@@ -5,6 +5,10 @@ throw-away fleet CA, a password and an ACL per account, one bridge login per pus
 starts Mosquitto on a free loopback port, runs light simulated kiosk and counter nodes for
 every puskesmas of ``deploy/fleet.toml`` over their sites' bridge logins, and the NCC with
 its dashboard. Ctrl-C (or SIGTERM) stops everything it started.
+
+The inventory is found from any directory: ``ncc/data/fleet.toml`` is the project's
+``deploy/fleet.toml`` (a link in the checkout, a copy in the wheel), read through
+``importlib.resources``; ``--fleet PATH`` reads another.
 """
 
 from __future__ import annotations
@@ -18,9 +22,10 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from importlib import resources
 from pathlib import Path
 
-from contract.fleet import Fleet
+from contract.fleet import Fleet, FleetError, load_fleet
 from mqtt_config import bundle, pki
 from mqtt_config.plugin import build_plugin
 from mqtt_config.render import (
@@ -38,10 +43,24 @@ from ncc.sim import Broker
 HOST = "127.0.0.1"
 DEMO_USER = "operator"
 START_TIMEOUT_S = 20.0
+PACKAGED_FLEET = Path(str(resources.files("ncc").joinpath("data/fleet.toml")))
 
 
 class DemoError(RuntimeError):
     """The demo could not start; the message says what and where its log is."""
+
+
+def demo_fleet(path: Path | None, *, packaged: Path = PACKAGED_FLEET) -> Fleet:
+    """The inventory at ``path``, else the project's own (installed with the package).
+
+    Raises FleetError (one line) when the file is missing or wrong.
+    """
+    if path is None:
+        if not packaged.is_file():
+            raise FleetError(f"the demo's fleet inventory {packaged} is missing (reinstall "
+                             "brexit, or give --fleet deploy/fleet.toml)")
+        path = packaged
+    return load_fleet(path)
 
 
 def free_port(host: str = HOST) -> int:
