@@ -143,6 +143,7 @@ def _wait_for_signal() -> None:
 # --- demo ----------------------------------------------------------------------------------
 
 def _demo(args: argparse.Namespace) -> int:
+    from mqtt_config.process import free_port, port_free
     from ncc import demo, history
     from ncc.auth import Auth, Role
     from ncc.monitor import Monitor
@@ -151,11 +152,11 @@ def _demo(args: argparse.Namespace) -> int:
 
     listen = _listen(args.listen)
     fleet = demo.demo_fleet(args.fleet)
-    if not demo.port_free(*listen):
+    if not port_free(*listen):
         listen = (listen[0], 0)
     root, temporary = demo.demo_root(args.data)
-    central = demo.provision_central(root, fleet, demo.free_port())
-    broker = demo.MosquittoProcess(central).start()
+    central = demo.provision_central(root, fleet, free_port())
+    broker = demo.central_broker(central).start()
     monitor = web = sims = None
     try:
         config = demo.demo_config(root, central, listen)
