@@ -203,7 +203,7 @@ class Monitor:
             rest = min(time.monotonic() - started, 2.0)
 
     def _next_wait(self) -> float:
-        """Until the next silent deadline or hold-down end, at most ``TICK_S``."""
+        """Until the next silent deadline, at most ``TICK_S`` (hold-downs end on a tick)."""
         with self._lock:
             due = self._due[0][0] if self._due else None
         if due is None:
