@@ -211,7 +211,10 @@ class HoldDown:
     def step(
         self, holding: Mapping[Key, Condition], *, open_keys: Mapping[Key, str], now: float,
         frozen: frozenset[Key] = frozenset(), began: Mapping[Key, float] | None = None,
+        whole: bool = False,
     ) -> Decision:
+        """``whole``: this step sees every node at once (the first pass over the stored state
+        after a start), so what it sees first needs no moment to be seen whole."""
         to_open: dict[Key, Condition] = {}
         to_update: dict[Key, Condition] = {}
         for key, cond in holding.items():
@@ -222,7 +225,7 @@ class HoldDown:
             if key in frozen:
                 self._thawed[key] = now
                 continue
-            seen = self._pending.setdefault(key, now)
+            seen = self._pending.setdefault(key, now - self.min_seen_s if whole else now)
             since = seen
             if began is not None and key in began:
                 since = max(began[key], seen - self.hold_down_s + self.min_seen_s)

@@ -243,7 +243,7 @@ class Monitor:
                                if k[1] is not None and k[0] in self._unreachable)
             decision = self._hold.step(
                 self._holding_now, open_keys={k: a.detail for k, a in open_rows.items()},
-                now=now, frozen=frozen, began=self._began)
+                now=now, frozen=frozen, began=self._began, whole=not self._snapshot.states)
             changes = self._apply(decision.to_open, decision.to_clear, decision.to_update,
                                   open_rows, now)
             moved = [k for k in visit if self._states.get(k) != before[k]]

@@ -54,13 +54,26 @@ def test_an_offline_node_alarms_one_hold_down_after_its_will_across_a_restart(
     assert kinds(first) == set()
     first.store.close()  # the NCC stops; a new one starts 30 s into the hold-down
     second = Monitor(config(tmp_path), fleet=fleet())
-    second.evaluate(now=1069.0)  # seen gone for the first time: it waits a moment more
+    second.evaluate(now=1069.0)
     assert kinds(second) == set()
-    second.evaluate(now=1073.0)
-    assert kinds(second) == set()
-    second.evaluate(now=1074.0)  # MIN_SEEN_S after it was first seen, not a hold-down
+    second.evaluate(now=1070.0)  # one hold-down after the Will, not after the restart
     assert kinds(second) == {("k1", "offline")}
     second.store.close()
+
+
+def test_a_will_seen_late_waits_a_moment_for_the_rest_of_its_site(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "ncc.db")
+    store.apply([status("k1", True, 1000.0), status("k2", True, 1000.0),
+                 node_health("k1", 1000.0), node_health("k2", 1000.0)])
+    monitor = Monitor(config(tmp_path), fleet=fleet(), store=store)
+    monitor.evaluate(now=1001.0)
+    # k1's Will was received at 1010 but its batch is evaluated only at 1100 (a busy NCC)
+    monitor._on_batch(store.apply([status("k1", False, 1010.0), node_health("k2", 1090.0)]))
+    monitor.evaluate(now=1100.0)
+    assert kinds(monitor) == set()  # k2 may be going too: the site's alarm would stand
+    monitor.evaluate(now=1105.0)
+    assert kinds(monitor) == {("k1", "offline")}
+    store.close()
 
 
 def test_a_node_turns_silent_at_its_deadline_without_a_message(tmp_path: Path) -> None:

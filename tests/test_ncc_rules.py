@@ -192,3 +192,9 @@ def test_hold_down_from_an_old_start_still_waits_a_moment_after_first_seen() -> 
     h = HoldDown(60, min_seen_s=5)  # the other nodes of a site going away: 5 s to be seen
     assert h.step({K: C}, open_keys={}, now=100, began={K: 0.0}).to_open == {}
     assert list(h.step({K: C}, open_keys={}, now=105, began={K: 0.0}).to_open) == [K]
+
+
+def test_hold_down_of_the_first_whole_pass_needs_no_moment() -> None:
+    h = HoldDown(60, min_seen_s=5)  # the first pass after a start sees the stored fleet whole
+    assert list(h.step({K: C}, open_keys={}, now=100, began={K: 0.0}, whole=True).to_open) \
+        == [K]
