@@ -162,6 +162,14 @@ class FastSchemas:
             compiled[name] = _compile(schema)
         return cls(strict, compiled)
 
+    def valid_loaded(self, name: str, instance: object) -> bool:
+        """``is_valid(name, instance, from_loads=True)``, with fewer calls (ingest's path)."""
+        try:
+            self.compiled[name](instance)
+        except fastjsonschema.JsonSchemaException:
+            return False
+        return True
+
     def is_valid(self, name: str, instance: object, *, from_loads: bool = False) -> bool:
         """``from_loads``: ``instance`` came from ``loads`` (its floats are never integers,
         so the compiled check is exact and the scan for 1.0 is skipped)."""

@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
@@ -85,8 +85,7 @@ class IngestStats:
     store_failures: int = 0  # batches whose commit failed (kept and retried)
 
 
-@dataclass(frozen=True)
-class _Raw:
+class _Raw(NamedTuple):  # one a message: a tuple is made three times faster
     topic: str
     payload: bytes
     retained: bool

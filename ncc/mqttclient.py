@@ -92,7 +92,7 @@ class BurstClient(mqtt.Client):
         """Every whole QoS 0/1 PUBLISH at the head of the buffer, to ``on_burst``; the rest
         (another packet, a part of one) is left to paho. How many there were."""
         buf, pos, end = self._rbuf, self._rpos, len(self._rbuf)
-        first = pos
+        first, count = pos, 0
         on_burst = self.on_burst
         assert on_burst is not None
         while pos < end:
@@ -113,7 +113,7 @@ class BurstClient(mqtt.Client):
                 body += 2
             pos = start + length
             self._rpos = pos
-            self.fast_messages += 1
+            count += 1
             try:
                 text = topic.decode("utf-8")
             except UnicodeDecodeError:
@@ -121,6 +121,7 @@ class BurstClient(mqtt.Client):
             on_burst(text, buf[body:pos], bool(header & 0x01))
         if pos == first:
             return 0
+        self.fast_messages += count
         with self._msgtime_mutex:
             self._last_bytes_received = mqtt.time_func()
         return pos - first

@@ -313,14 +313,15 @@ class SqliteStore:
             return
         db.execute("RELEASE run")
         result.stored += len(run)
-        self._nodes_seen(db, run)
+        nodes = self._nodes_seen(db, run)
         for e in run:
             if e.type in DEVICE_EVENTS:
                 self._device_event(db, e)
-            result.nodes.add((e.site, e.node))
-            result.sites.add(e.site)
+        result.nodes.update(nodes)
+        result.sites.update(site for site, _ in nodes)
 
-    def _nodes_seen(self, db: sqlite3.Connection, run: list[EventMsg]) -> None:
+    def _nodes_seen(self, db: sqlite3.Connection,
+                    run: list[EventMsg]) -> list[tuple[str, str]]:
         """What ``_touch`` and the epoch update do for each stored event, once per node:
         first seen at its first event, last seen at the latest, the epoch of its last."""
         seen: dict[tuple[str, str], list[Any]] = {}
@@ -335,6 +336,7 @@ class SqliteStore:
             " ON CONFLICT (site, node) DO UPDATE"
             " SET last_seen = max(last_seen, excluded.last_seen), epoch = excluded.epoch",
             list(seen.values()))
+        return list(seen)
 
     def _event(self, db: sqlite3.Connection, e: EventMsg, result: BatchResult) -> bool:
         cur = db.execute(_INSERT_EVENT, _event_row(e))
