@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import fastjsonschema
+import msgspec
 
 from contract.schemas import Schemas, schema_dir
 
@@ -34,17 +35,48 @@ class JsonFloat(float):
         return False
 
 
+_DECODER = msgspec.json.Decoder(float_hook=JsonFloat)
+
+
 def loads(raw: bytes) -> dict[str, Any] | None:
     """The JSON object in ``raw`` with its floats as ``JsonFloat`` (None: not one).
 
+    msgspec decodes (ten times faster); what it refuses goes to the standard library,
+    whose answer it is (it also reads ``NaN`` and lone surrogates, as before).
+
     >>> loads(b'{"seq": 1.0}')["seq"].is_integer(), loads(b"[1]"), loads(b"\\xff")
     (False, None, None)
+    >>> loads(b'{"a": NaN}')["a"].is_integer()
+    False
     """
     try:
-        value = json.loads(raw.decode("utf-8"), parse_float=JsonFloat)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return None
+        value = _DECODER.decode(raw)
+    except msgspec.DecodeError:
+        try:
+            value = json.loads(raw.decode("utf-8"), parse_float=JsonFloat,
+                               parse_constant=JsonFloat)
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            return None
     return value if isinstance(value, dict) else None
+
+
+def dumps(value: object) -> str:
+    """``json.dumps(value, ensure_ascii=False)``'s text without its spaces, made by msgspec;
+    a ``JsonFloat`` is written as the standard library writes it (``Infinity`` too).
+
+    >>> dumps({"a": "é", "b": [1, True, None], "c": loads(b'{"x": 1E400}')["x"]})
+    '{"a":"é","b":[1,true,null],"c":Infinity}'
+    """
+    return _ENCODER.encode(value).decode("utf-8")
+
+
+def _float_json(value: object) -> msgspec.Raw:
+    if isinstance(value, JsonFloat):
+        return msgspec.Raw(json.dumps(float(value)).encode())
+    raise NotImplementedError(type(value).__name__)
+
+
+_ENCODER = msgspec.json.Encoder(enc_hook=_float_json)
 
 
 def has_integral_float(value: object) -> bool:
@@ -129,6 +161,14 @@ class FastSchemas:
             schema.pop("$schema", None)  # compiled as draft 7: the keywords used are the same
             compiled[name] = _compile(schema)
         return cls(strict, compiled)
+
+    def valid_loaded(self, name: str, instance: object) -> bool:
+        """``is_valid(name, instance, from_loads=True)``, with fewer calls (ingest's path)."""
+        try:
+            self.compiled[name](instance)
+        except fastjsonschema.JsonSchemaException:
+            return False
+        return True
 
     def is_valid(self, name: str, instance: object, *, from_loads: bool = False) -> bool:
         """``from_loads``: ``instance`` came from ``loads`` (its floats are never integers,

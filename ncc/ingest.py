@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
@@ -43,7 +43,8 @@ from contract import payloads
 from contract.payloads import encode, now_iso
 from contract.schemas import Schemas
 from contract.topics import NCC_STATUS, PREFIX, NodeTopics
-from ncc.messages import EventMsg, Message, Rejected, ReplyMsg, parse
+from ncc.messages import EventMsg, Message, Rejected, ReplyMsg, fast_schemas, parse
+from ncc.mqttclient import BurstClient
 from ncc.store import Ack, BatchResult, SqliteStore, Store
 
 log = logging.getLogger(__name__)
@@ -84,8 +85,7 @@ class IngestStats:
     store_failures: int = 0  # batches whose commit failed (kept and retried)
 
 
-@dataclass(frozen=True)
-class _Raw:
+class _Raw(NamedTuple):  # one a message: a tuple is made three times faster
     topic: str
     payload: bytes
     retained: bool
@@ -128,7 +128,7 @@ class Ingest:
         self._lock = threading.Lock()
         self._stats = IngestStats(0, 0, 0)
         self._session = 0
-        self._client: mqtt.Client | None = None
+        self._client: BurstClient | None = None
         self._buffer: list[_Raw] = []
         self._first_buffered = 0.0
         self._store_retry_at = 0.0  # after a failed commit: when to try again
@@ -144,6 +144,7 @@ class Ingest:
         self._next_attempt = 0.0
         self.last_error: str | None = None
         self.last_batch_latency_s = 0.0
+        fast_schemas()  # compiled now (~0.2 s, once a process), not on the first message
 
     # --- storage (callable without a broker) ---------------------------------------
 
@@ -305,6 +306,8 @@ class Ingest:
         sock = client.socket() if client is not None else None
         if sock is None:
             return False
+        if client is not None and client.buffered():
+            return True  # read from the socket already, not yet by paho
         pending = getattr(sock, "pending", None)
         if pending is not None and pending():
             return True
@@ -347,7 +350,7 @@ class Ingest:
     def _connect(self) -> None:
         self._session += 1
         self.db.meta_set(SESSION_KEY, str(self._session))
-        client = mqtt.Client(
+        client = BurstClient(
             CallbackAPIVersion.VERSION2, client_id=self.client_id, clean_session=False,
             protocol=MQTTProtocolVersion.MQTTv311,
         )
@@ -361,6 +364,7 @@ class Ingest:
         client.on_connect = self._cb_connect
         client.on_disconnect = self._cb_disconnect
         client.on_message = self._cb_message
+        client.on_burst = self._cb_burst
         try:
             client.connect(self._host, self._port, keepalive=30)
         except (OSError, ssl.SSLError) as e:
@@ -383,6 +387,7 @@ class Ingest:
             with contextlib.suppress(Exception):
                 if client.socket() is not None:
                     client.disconnect()
+                    client.loop_write()
         if self._buffer:
             self._flush()  # what arrived is stored; its acks go out after the reconnect
         if self._next_attempt <= time.monotonic():
@@ -404,9 +409,12 @@ class Ingest:
         self._lost = True
 
     def _cb_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        self._cb_burst(msg.topic, bytes(msg.payload), bool(msg.retain))
+
+    def _cb_burst(self, topic: str, payload: bytes, retained: bool) -> None:
         if not self._buffer:
             self._first_buffered = time.monotonic()
-        self._buffer.append(_Raw(msg.topic, bytes(msg.payload), bool(msg.retain), time.time()))
+        self._buffer.append(_Raw(topic, payload, retained, time.time()))
 
     def _on_online(self) -> None:
         assert self._client is not None
@@ -432,6 +440,7 @@ class Ingest:
                     client.socket() is not None:
                 self._wait(0.05)
         client.disconnect()
+        client.loop_write()  # the DISCONNECT, so the broker sends no Will
         self._client = None
         self._online.clear()
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from ncc.fastschema import dumps
 from ncc.messages import EventMsg, HealthMsg, Message, QueueMsg, StatusMsg, parse_ts
 
 MIGRATIONS: tuple[str, ...] = (
@@ -188,6 +189,21 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+DEVICE_EVENTS = frozenset({"device.fault", "device.recovered"})
+KEYS_PER_QUERY = 500  # (site, node, epoch) keys per statement (4 variables each)
+_INSERT_EVENT = ("INSERT OR IGNORE INTO event (site, node, epoch, seq, id, ts, day, type, data,"
+                 " received) VALUES (?,?,?,?,?,?,?,?,?,?)")
+
+
+def _event_row(e: EventMsg) -> tuple[Any, ...]:
+    return (e.site, e.node, e.epoch, e.seq, e.id, e.ts, _day(e.ts), e.type,
+            dumps(e.data), e.received)
+
+
+def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
+    return (items[i:i + size] for i in range(0, len(items), size))
+
+
 def _day(ts: str) -> str:
     """The node's local day of an event (its ISO timestamp carries the +07:00 offset)."""
     return ts[:10]
@@ -253,16 +269,21 @@ class SqliteStore:
     # --- ingest ---------------------------------------------------------------------
 
     def apply(self, batch: Sequence[Message]) -> BatchResult:
-        """Store a batch of received messages in one transaction."""
+        """Store a batch of received messages in one transaction, in their order (a run of
+        events is inserted with one statement, each of their nodes updated once)."""
         result = BatchResult()
-        touched: set[tuple[str, str, str]] = set()
+        touched: dict[tuple[str, str, str], list[int]] = {}
+        run: list[EventMsg] = []
         try:
             with self._tx() as db:
                 for msg in batch:
                     if isinstance(msg, EventMsg):
-                        if self._event(db, msg, result):
-                            touched.add((msg.site, msg.node, msg.epoch))
-                    elif isinstance(msg, StatusMsg):
+                        run.append(msg)
+                        continue
+                    if run:
+                        self._events(db, run, result, touched)
+                        run = []
+                    if isinstance(msg, StatusMsg):
                         self._status(db, msg, result)
                     elif isinstance(msg, HealthMsg):
                         self._health(db, msg, result)
@@ -271,10 +292,10 @@ class SqliteStore:
                                    " VALUES (?,?,?)",
                                    (msg.site, json.dumps(msg.payload), msg.received))
                         result.sites.add(msg.site)
+                if run:
+                    self._events(db, run, result, touched)
                 self._write_nodes(db)
-                for site, node, epoch in sorted(touched):
-                    seq = self._advance(db, site, node, epoch)
-                    result.acks.append(Ack(site, node, epoch, seq))
+                result.acks.extend(self._advance(db, touched))
             self._keep_nodes()
         finally:
             self._staged = _Staged()
@@ -302,20 +323,55 @@ class SqliteStore:
         seen = self._staged.seen
         seen[key] = max(at, seen.get(key, at), row.last_seen if row is not None else at)
 
+    def _events(self, db: sqlite3.Connection, run: list[EventMsg], result: BatchResult,
+                touched: dict[tuple[str, str, str], list[int]]) -> None:
+        """A run of events: one INSERT for all; when some are already stored (a re-send),
+        the run is undone and stored one by one (``_event``), so each is counted right."""
+        for e in run:
+            touched.setdefault((e.site, e.node, e.epoch), []).append(e.seq)
+        db.execute("SAVEPOINT run")
+        cur = db.executemany(_INSERT_EVENT, [_event_row(e) for e in run])
+        if cur.rowcount != len(run):
+            db.execute("ROLLBACK TO run")
+            db.execute("RELEASE run")
+            for e in run:
+                self._event(db, e, result)
+            return
+        db.execute("RELEASE run")
+        result.stored += len(run)
+        nodes = self._nodes_seen(db, run)
+        for e in run:
+            if e.type in DEVICE_EVENTS:
+                self._device_event(db, e)
+        result.nodes.update(nodes)
+        result.sites.update(site for site, _ in nodes)
+
+    def _nodes_seen(self, db: sqlite3.Connection,
+                    run: list[EventMsg]) -> list[tuple[str, str]]:
+        """What ``_touch`` and the epoch update do for each stored event, once per node:
+        first seen at its first event, last seen at the latest, the epoch of its last."""
+        seen: dict[tuple[str, str], list[Any]] = {}
+        for e in run:
+            row = seen.get((e.site, e.node))
+            if row is None:
+                seen[(e.site, e.node)] = [e.received, e.received, e.epoch]
+            else:
+                row[1], row[2] = max(row[1], e.received), e.epoch
+        for (site, node), (first, last, epoch) in seen.items():
+            self._touch(db, site, node, first)
+            self._touch(db, site, node, last)
+            self._stage(site, node, epoch=epoch)
+        return list(seen)
+
     def _event(self, db: sqlite3.Connection, e: EventMsg, result: BatchResult) -> bool:
-        cur = db.execute(
-            "INSERT OR IGNORE INTO event (site, node, epoch, seq, id, ts, day, type, data,"
-            " received) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (e.site, e.node, e.epoch, e.seq, e.id, e.ts, _day(e.ts), e.type,
-             json.dumps(e.data, ensure_ascii=False), e.received),
-        )
+        cur = db.execute(_INSERT_EVENT, _event_row(e))
         if cur.rowcount == 0:
             result.duplicates += 1
             return True  # a re-send: ack again, the node may have missed the last ack
         result.stored += 1
         self._touch(db, e.site, e.node, e.received)
         self._stage(e.site, e.node, epoch=e.epoch)
-        if e.type in ("device.fault", "device.recovered"):
+        if e.type in DEVICE_EVENTS:
             self._device_event(db, e)
         result.nodes.add((e.site, e.node))
         result.sites.add(e.site)
@@ -421,10 +477,57 @@ class SqliteStore:
                 st.rows[key] = row if row.last_seen >= at else replace(row, last_seen=at)
             self._view.update(st.rows)
 
-    def _advance(self, db: sqlite3.Connection, site: str, node: str, epoch: str) -> int:
-        row = db.execute("SELECT seq FROM ack WHERE site = ? AND node = ? AND epoch = ?",
-                         (site, node, epoch)).fetchone()
-        c = 0 if row is None else int(row[0])
+    def _advance(self, db: sqlite3.Connection,
+                 touched: dict[tuple[str, str, str], list[int]]) -> list[Ack]:
+        """The new contiguous seq of each (site, node, epoch) the batch touched: from its
+        stored ack through the batch's own seqs; the events table is read only where a seq
+        stored earlier (after a gap) may continue it."""
+        keys = sorted(touched)
+        acked = self._acked(db, keys)
+        reached: dict[tuple[str, str, str], int] = {}
+        for key in keys:
+            c = acked.get(key, 0)
+            for seq in sorted(set(touched[key])):
+                if seq == c + 1:
+                    c = seq
+                elif seq > c:
+                    break
+            reached[key] = c
+        for key in self._continued(db, reached):
+            reached[key] = self._advance_from(db, *key, reached[key])
+        db.executemany("INSERT OR REPLACE INTO ack (site, node, epoch, seq) VALUES (?,?,?,?)",
+                       [(*key, c) for key, c in reached.items()])
+        return [Ack(*key, c) for key, c in reached.items()]
+
+    def _acked(self, db: sqlite3.Connection,
+               keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], int]:
+        out: dict[tuple[str, str, str], int] = {}
+        for chunk in _chunks(keys, KEYS_PER_QUERY):
+            values = ",".join("(?,?,?)" for _ in chunk)
+            for site, node, epoch, seq in db.execute(
+                    f"WITH k (site, node, epoch) AS (VALUES {values})"
+                    " SELECT a.site, a.node, a.epoch, a.seq FROM k JOIN ack a"
+                    " ON a.site = k.site AND a.node = k.node AND a.epoch = k.epoch",
+                    [x for key in chunk for x in key]):
+                out[(site, node, epoch)] = int(seq)
+        return out
+
+    def _continued(self, db: sqlite3.Connection,
+                   reached: dict[tuple[str, str, str], int]) -> list[tuple[str, str, str]]:
+        """The keys whose next seq is stored already (it came before a gap was filled)."""
+        out: list[tuple[str, str, str]] = []
+        for chunk in _chunks(list(reached.items()), KEYS_PER_QUERY):
+            values = ",".join("(?,?,?,?)" for _ in chunk)
+            out += [(r[0], r[1], r[2]) for r in db.execute(
+                f"WITH k (site, node, epoch, seq) AS (VALUES {values})"
+                " SELECT k.site, k.node, k.epoch FROM k WHERE EXISTS (SELECT 1 FROM event e"
+                " WHERE e.site = k.site AND e.node = k.node AND e.epoch = k.epoch"
+                " AND e.seq = k.seq + 1)", [x for key, c in chunk for x in (*key, c)])]
+        return out
+
+    def _advance_from(self, db: sqlite3.Connection, site: str, node: str, epoch: str,
+                      c: int) -> int:
+        """The contiguous seq from ``c`` on, reading the stored seqs."""
         while True:
             seqs = [r[0] for r in db.execute(
                 "SELECT seq FROM event WHERE site = ? AND node = ? AND epoch = ? AND seq > ?"
@@ -436,10 +539,7 @@ class SqliteStore:
             else:
                 if len(seqs) == 1000:
                     continue
-            break
-        db.execute("INSERT OR REPLACE INTO ack (site, node, epoch, seq) VALUES (?,?,?,?)",
-                   (site, node, epoch, c))
-        return c
+            return c
 
     # --- reads ----------------------------------------------------------------------
 
