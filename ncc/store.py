@@ -82,6 +82,10 @@ MIGRATIONS: tuple[str, ...] = (
         target TEXT NOT NULL, result TEXT NOT NULL
     );
     """,
+    # 2: the views read one site at a time (its open alarms)
+    """
+    CREATE INDEX alarm_open_site ON alarm (site, node) WHERE state != 'cleared';
+    """,
 )
 
 HEALTH_DEVICES = ("printer", "embosser", "cells", "speaker")
@@ -165,9 +169,13 @@ class Store(Protocol):
     def events(self, *, site: str | None = None, node: str | None = None, after: int = 0,
                limit: int = 100, descending: bool = False) -> list[dict[str, Any]]: ...
     def health_history(self, site: str, node: str, since: float) -> list[dict[str, Any]]: ...
-    def queues(self) -> dict[str, dict[str, Any]]: ...
+    def queues(self, sites: Iterable[str] | None = None) -> dict[str, dict[str, Any]]: ...
     def day_events(self, site: str, day: str) -> list[tuple[str, str, dict[str, Any]]]: ...
-    def day_counts(self, day: str) -> dict[str, dict[str, int]]: ...
+    def day_counts(self, day: str, sites: Iterable[str] | None = None
+                   ) -> dict[str, dict[str, int]]: ...
+    def open_alarm_counts(self, sites: Iterable[str] | None = None
+                          ) -> dict[tuple[str, str | None], int]: ...
+    def open_alarm_groups(self) -> list[tuple[str, str, str, int]]: ...
     def period_events(self, first_day: str, last_day: str) -> list[dict[str, Any]]: ...
     def period_mark(self, first_day: str, last_day: str) -> tuple[int, int]: ...
     def open_alarm(self, site: str, node: str | None, kind: str, detail: str, severity: str,
@@ -448,10 +456,27 @@ class SqliteStore:
             return [{"at": r[0], "cpu_temp_c": r[1], "disk_free_mb": r[2], "backlog": r[3]}
                     for r in rows]
 
-    def queues(self) -> dict[str, dict[str, Any]]:
-        with self._lock:
-            rows = self._db.execute("SELECT site, payload FROM queue").fetchall()
+    def queues(self, sites: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+        """site -> its last queue snapshot; every site's, or only those of ``sites``."""
+        rows = self._by_sites("SELECT site, payload FROM queue", "", sites)
         return {r[0]: json.loads(r[1]) for r in rows}
+
+    def _by_sites(self, sql: str, tail: str, sites: Iterable[str] | None,
+                  args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """``sql`` run for every site, or for ``sites`` only (``site IN (...)`` in chunks, added
+        to its WHERE clause if it has one), then ``tail`` (GROUP BY ...)."""
+        if sites is None:
+            with self._lock:
+                return self._db.execute(sql + tail, args).fetchall()
+        wanted, out = sorted(set(sites)), []
+        joiner = " AND" if " WHERE " in sql else " WHERE"
+        for i in range(0, len(wanted), 400):
+            chunk = wanted[i:i + 400]
+            marks = ",".join("?" * len(chunk))
+            with self._lock:
+                out += self._db.execute(f"{sql}{joiner} site IN ({marks}){tail}",
+                                        (*args, *chunk)).fetchall()
+        return out
 
     def day_events(self, site: str, day: str) -> list[tuple[str, str, dict[str, Any]]]:
         """(type, ts, data) of the site's ticket events of one local day, in arrival order."""
@@ -461,11 +486,11 @@ class SqliteStore:
                 " AND type LIKE 'ticket.%' ORDER BY cursor", (site, day)).fetchall()
         return [(r[0], r[1], json.loads(r[2])) for r in rows]
 
-    def day_counts(self, day: str) -> dict[str, dict[str, int]]:
-        """site -> event type -> how many, for one local day."""
-        with self._lock:
-            rows = self._db.execute("SELECT site, type, count(*) FROM event WHERE day = ?"
-                                    " GROUP BY site, type", (day,)).fetchall()
+    def day_counts(self, day: str, sites: Iterable[str] | None = None
+                   ) -> dict[str, dict[str, int]]:
+        """site -> event type -> how many, for one local day (of every site, or ``sites``)."""
+        rows = self._by_sites("SELECT site, type, count(*) FROM event WHERE day = ?",
+                              " GROUP BY site, type", sites, (day,))
         out: dict[str, dict[str, int]] = {}
         for site, kind, n in rows:
             out.setdefault(site, {})[kind] = int(n)
@@ -566,6 +591,22 @@ class SqliteStore:
                 " ORDER BY since DESC, id DESC LIMIT ?",
                 (*args, -1 if limit is None else limit)).fetchall()
         return [AlarmRow(*r) for r in rows]
+
+    def open_alarm_counts(self, sites: Iterable[str] | None = None
+                          ) -> dict[tuple[str, str | None], int]:
+        """(site, node or None) -> how many open (or acknowledged) alarms; of every site or
+        of ``sites`` only (the partial index ``alarm_open_site``)."""
+        rows = self._by_sites("SELECT site, node, count(*) FROM alarm WHERE state != 'cleared'",
+                              " GROUP BY site, node", sites)
+        return {(r[0], r[1]): int(r[2]) for r in rows}
+
+    def open_alarm_groups(self) -> list[tuple[str, str, str, int]]:
+        """(site, kind, severity, how many) of the open (or acknowledged) alarms."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT site, kind, severity, count(*) FROM alarm WHERE state != 'cleared'"
+                " GROUP BY site, kind, severity").fetchall()
+        return [(r[0], r[1], r[2], int(r[3])) for r in rows]
 
     def add_silence(self, site: str, node: str | None, until: float, user: str, reason: str,
                     at: float) -> SilenceRow:
