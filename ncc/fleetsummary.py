@@ -11,7 +11,7 @@ the overview of 10,000 sites costs what 50 tiles cost.
 >>> s.nodes, s.open_alarms, s.alarms_by_kind["printer"], s.unreachable
 ({'online': 1, 'silent': 0, 'offline': 2}, 2, 1, ('b',))
 >>> s.attention
-('b', 'c', 'a')
+('b', 'a', 'c')
 """
 
 from __future__ import annotations

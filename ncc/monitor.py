@@ -13,7 +13,7 @@ import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -369,8 +369,19 @@ class Monitor:
                     ) -> dict[tuple[str, str], tuple[NodeState, NodeRow | None]]:
         """Every node's state (and row; of ``site`` when given), without its whole view."""
         rows = self._refresh().rows
-        return {k: (self._state(r, now) if (r := rows.get(k)) is not None else NodeState.OFFLINE,
-                    r) for k in self._keys(rows, site)}
+        state = self._stater(now)
+        return {k: (state(r := rows.get(k)), r) for k in self._keys(rows, site)}
+
+    def _stater(self, now: float) -> Callable[[NodeRow | None], NodeState]:
+        """A row's state at ``now`` (no row: offline), for loops over many nodes."""
+        silent_after_s = self.config.alarms.silent_after_s
+        offline = NodeState.OFFLINE
+
+        def state(r: NodeRow | None) -> NodeState:
+            return offline if r is None else node_state(
+                online=r.online, status_at=r.status_at, health_at=r.health_at, now=now,
+                silent_after_s=silent_after_s)
+        return state
 
     def _inventory_roles(self, site: str, node: str) -> list[str]:
         return list(self._inventory.get((site, node), ()))
@@ -430,11 +441,18 @@ class Monitor:
         """Every node (of ``site``, in ``state``) in ``sort`` order: O(nodes), for the
         filters and sorts the ordered key list does not answer."""
         field_name = sort.removeprefix("-")
-        light = [(k, st.value, r.last_seen if r is not None else None)
-                 for k, (st, r) in self._states_now(now, site).items()
-                 if state is None or st.value == state]  # already in (site, node) order
-        if field_name != "site" or sort.startswith("-"):
-            light.sort(key=lambda v: _light_key(v, field_name), reverse=sort.startswith("-"))
+        rows = self._refresh().rows
+        state_of = self._stater(now)
+        light = [(k, st, r.last_seen if r is not None else None)
+                 for k in self._keys(rows, site)  # in (site, node) order
+                 if (st := state_of(r := rows.get(k))) == state or state is None]
+        descending = sort.startswith("-")
+        if field_name in ("state", "last_seen"):  # numbers: ties stay in (site, node) order
+            sign = -1 if descending else 1
+            ranked = sorted((sign * _light_key(v, field_name), v[0]) for v in light)
+            return [k for _, k in ranked], len(ranked)
+        if field_name != "site" or descending:
+            light.sort(key=lambda v: _light_key(v, field_name), reverse=descending)
         return [v[0] for v in light], len(light)
 
     def node(self, site: str, node: str) -> dict[str, Any] | None:
@@ -499,16 +517,17 @@ class Monitor:
         queues = self.store.queues(ids)
         day = self.store.day_counts(today(now), ids)
         unreachable = self._snapshot.unreachable
+        state_of = self._stater(now)
         out = []
         for sid in ids:
             entry = self._site_index.get(sid)
-            counts: Counter[str] = Counter(
-                self._state(r, now).value if (r := rows.get((sid, n))) is not None
-                else NodeState.OFFLINE.value for n in self._index.site_nodes(sid))
+            counts = {"online": 0, "silent": 0, "offline": 0}  # NodeState's values
+            for node in self._index.nodes_of(sid):
+                counts[state_of(rows.get((sid, node)))] += 1
             out.append({
                 "site": sid, "name": entry.name if entry else sid,
                 "kecamatan": entry.kecamatan if entry else "",
-                "nodes": {s.value: counts.get(s.value, 0) for s in NodeState},
+                "nodes": counts,
                 "open_alarms": alarms.get(sid, 0),
                 "waiting": _waiting(queues.get(sid)),
                 "served_today": day.get(sid, {}).get("ticket.completed", 0),
@@ -694,7 +713,7 @@ def _event_view(e: dict[str, Any]) -> dict[str, Any]:
     return {k: e[k] for k in ("cursor", "site", "node", "epoch", "seq", "ts", "type", "data")}
 
 
-def _light_key(v: tuple[NodeKey, str, float | None], field_name: str) -> Any:
+def _light_key(v: tuple[NodeKey, NodeState, float | None], field_name: str) -> Any:
     """The sort key of (key, state, last seen) for ``field_name``."""
     if field_name == "state":
         return STATE_ORDER[v[1]]

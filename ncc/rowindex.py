@@ -20,7 +20,7 @@ slice), which are atomic under the GIL.
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from ncc.store import NodeRow
 
@@ -58,6 +58,10 @@ class RowIndex:
                 insort(self._extra, site)
         else:
             insort(nodes, node)
+
+    def nodes_of(self, site: str) -> Sequence[str]:
+        """The site's node ids, sorted (the index's own list: read, do not change)."""
+        return self._by_site.get(site, ())
 
     def site_nodes(self, site: str) -> list[str]:
         """The site's node ids, sorted (a copy)."""

@@ -433,6 +433,17 @@ def test_node_pages_cover_every_node_once_in_every_sort(ncc: Ncc) -> None:
     assert backwards == sorted(ordered, key=lambda k: (k[0], [-ord(c) for c in k[1]]),
                                reverse=True)
     assert sorted(keys("sort=state")) == ordered
+    newest = ncc.call("GET", "/api/v1/nodes?sort=-last_seen&limit=1000", role="viewer").json()
+    seen = [n["last_seen"] or "" for n in newest["items"]]
+    assert seen == sorted(seen, reverse=True) and seen[0]
+    never = [(n["site"], n["node"]) for n in newest["items"] if n["last_seen"] is None]
+    assert never == sorted(never) and len(never) > 1  # ties stay in (site, node) order
+    by_state = ncc.call("GET", "/api/v1/nodes?sort=state&limit=1000", role="viewer").json()
+    order = {"offline": 0, "silent": 1, "online": 2}
+    assert [order[n["state"]] for n in by_state["items"]] == sorted(
+        order[n["state"]] for n in by_state["items"])
+    offline = [(n["site"], n["node"]) for n in by_state["items"] if n["state"] == "offline"]
+    assert offline == sorted(offline)
     of_site = ncc.call("GET", f"/api/v1/nodes?site={SITE}", role="viewer").json()
     assert [(n["site"], n["node"]) for n in of_site["items"]] == [
         k for k in ordered if k[0] == SITE]
