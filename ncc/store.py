@@ -201,9 +201,51 @@ def _day(ts: str) -> str:
     return ts[:10]
 
 
+class Readers:
+    """Read-only connections to the store's file, lent one at a time to the views' reads.
+
+    In WAL mode a reader sees the last commit and never waits for the writer: a page does
+    not queue behind the ingest's batch transaction for the store's lock (a lock that the
+    ingest, busy on a large fleet, takes again the moment it lets it go).
+    """
+
+    KEEP = 4  # idle connections kept; more are opened while many requests read at once
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._idle: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def read(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA query_only = 1")
+            conn.execute("PRAGMA busy_timeout = 5000")
+        try:
+            return conn.execute(sql, args).fetchall()
+        finally:
+            with self._lock:
+                keep = not self._closed and len(self._idle) < self.KEEP
+                if keep:
+                    self._idle.append(conn)
+            if not keep:
+                conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+
 class SqliteStore:
-    """The embedded store: one connection, one lock; WAL so readers of the file (backups,
-    ``sqlite3`` on the command line) never block the writer."""
+    """The embedded store: one writing connection behind one lock; WAL so readers of the
+    file (the views' ``Readers``, backups, ``sqlite3`` on the command line) never block the
+    writer nor wait for it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -214,6 +256,7 @@ class SqliteStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._migrate()
+        self._readers = Readers(path)
 
     # --- schema ---------------------------------------------------------------------
 
@@ -234,8 +277,13 @@ class SqliteStore:
                                        "COMMIT;")
 
     def close(self) -> None:
+        self._readers.close()
         with self._lock:
             self._db.close()
+
+    def _read(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+        """Rows of a read on a reader connection (the last commit; no store lock)."""
+        return self._readers.read(sql, args)
 
     def _tx(self) -> _Transaction:
         return _Transaction(self._db, self._lock)
@@ -400,16 +448,14 @@ class SqliteStore:
         """Every node, or only the (site, node) pairs in ``only`` (those that exist)."""
         sql = f"SELECT {self._NODE_COLS} FROM node"
         if only is None:
-            with self._lock:
-                rows = self._db.execute(sql + " ORDER BY site, node").fetchall()
+            rows = self._read(sql + " ORDER BY site, node")
         else:
             keys, rows = list(only), []
             for i in range(0, len(keys), 400):
                 chunk = keys[i:i + 400]
                 values = ",".join("(?, ?)" for _ in chunk)
-                with self._lock:
-                    rows += self._db.execute(f"{sql} WHERE (site, node) IN (VALUES {values})",
-                                             [x for key in chunk for x in key]).fetchall()
+                rows += self._read(f"{sql} WHERE (site, node) IN (VALUES {values})",
+                                   [x for key in chunk for x in key])
         return [
             NodeRow(r[0], r[1], None if r[2] is None else bool(r[2]), r[3], r[4], r[5],
                     tuple(json.loads(r[6])), r[7], r[8], None if r[9] is None else
@@ -440,21 +486,18 @@ class SqliteStore:
                 where.append(f"{column} = ?")
                 args.append(value)
         order = "DESC" if descending else "ASC"
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT cursor, site, node, epoch, seq, id, ts, type, data FROM event"
-                f" WHERE {' AND '.join(where)} ORDER BY cursor {order} LIMIT ?",
-                (*args, limit)).fetchall()
+        rows = self._read(
+            "SELECT cursor, site, node, epoch, seq, id, ts, type, data FROM event"
+            f" WHERE {' AND '.join(where)} ORDER BY cursor {order} LIMIT ?", (*args, limit))
         return [{"cursor": r[0], "site": r[1], "node": r[2], "epoch": r[3], "seq": r[4],
                  "id": r[5], "ts": r[6], "type": r[7], "data": json.loads(r[8])} for r in rows]
 
     def health_history(self, site: str, node: str, since: float) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT at, cpu_temp_c, disk_free_mb, backlog FROM health_history"
-                " WHERE site = ? AND node = ? AND at >= ? ORDER BY at", (site, node, since))
-            return [{"at": r[0], "cpu_temp_c": r[1], "disk_free_mb": r[2], "backlog": r[3]}
-                    for r in rows]
+        rows = self._read(
+            "SELECT at, cpu_temp_c, disk_free_mb, backlog FROM health_history"
+            " WHERE site = ? AND node = ? AND at >= ? ORDER BY at", (site, node, since))
+        return [{"at": r[0], "cpu_temp_c": r[1], "disk_free_mb": r[2], "backlog": r[3]}
+                for r in rows]
 
     def queues(self, sites: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
         """site -> its last queue snapshot; every site's, or only those of ``sites``."""
@@ -466,24 +509,19 @@ class SqliteStore:
         """``sql`` run for every site, or for ``sites`` only (``site IN (...)`` in chunks, added
         to its WHERE clause if it has one), then ``tail`` (GROUP BY ...)."""
         if sites is None:
-            with self._lock:
-                return self._db.execute(sql + tail, args).fetchall()
+            return self._read(sql + tail, args)
         wanted, out = sorted(set(sites)), []
         joiner = " AND" if " WHERE " in sql else " WHERE"
         for i in range(0, len(wanted), 400):
             chunk = wanted[i:i + 400]
             marks = ",".join("?" * len(chunk))
-            with self._lock:
-                out += self._db.execute(f"{sql}{joiner} site IN ({marks}){tail}",
-                                        (*args, *chunk)).fetchall()
+            out += self._read(f"{sql}{joiner} site IN ({marks}){tail}", (*args, *chunk))
         return out
 
     def day_events(self, site: str, day: str) -> list[tuple[str, str, dict[str, Any]]]:
         """(type, ts, data) of the site's ticket events of one local day, in arrival order."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT type, ts, data FROM event WHERE site = ? AND day = ?"
-                " AND type LIKE 'ticket.%' ORDER BY cursor", (site, day)).fetchall()
+        rows = self._read("SELECT type, ts, data FROM event WHERE site = ? AND day = ?"
+                          " AND type LIKE 'ticket.%' ORDER BY cursor", (site, day))
         return [(r[0], r[1], json.loads(r[2])) for r in rows]
 
     def day_counts(self, day: str, sites: Iterable[str] | None = None
@@ -585,11 +623,9 @@ class SqliteStore:
             if value is not None:
                 where.append(f"{column} = ?")
                 args.append(value)
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT {self._ALARM_COLS} FROM alarm WHERE {' AND '.join(where)}"
-                " ORDER BY since DESC, id DESC LIMIT ?",
-                (*args, -1 if limit is None else limit)).fetchall()
+        rows = self._read(
+            f"SELECT {self._ALARM_COLS} FROM alarm WHERE {' AND '.join(where)}"
+            " ORDER BY since DESC, id DESC LIMIT ?", (*args, -1 if limit is None else limit))
         return [AlarmRow(*r) for r in rows]
 
     def open_alarm_counts(self, sites: Iterable[str] | None = None
@@ -602,10 +638,9 @@ class SqliteStore:
 
     def open_alarm_groups(self) -> list[tuple[str, str, str, int]]:
         """(site, kind, severity, how many) of the open (or acknowledged) alarms."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT site, kind, severity, count(*) FROM alarm WHERE state != 'cleared'"
-                " GROUP BY site, kind, severity").fetchall()
+        rows = self._read(
+            "SELECT site, kind, severity, count(*) FROM alarm WHERE state != 'cleared'"
+            " GROUP BY site, kind, severity")
         return [(r[0], r[1], r[2], int(r[3])) for r in rows]
 
     def add_silence(self, site: str, node: str | None, until: float, user: str, reason: str,

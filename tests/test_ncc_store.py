@@ -4,6 +4,7 @@ and epochs, stale Wills, device states, alarms, retention and downsampling, migr
 from __future__ import annotations
 
 import sqlite3
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -179,6 +180,39 @@ def test_one_site_reads_see_only_the_sites_asked_for(store: SqliteStore) -> None
     assert store.open_alarm_counts(["arjuno"]) == {}
     assert sorted(store.open_alarm_groups()) == [("janti", "printer", "warning", 1),
                                                  ("janti", "site_unreachable", "critical", 1)]
+
+
+def test_a_view_read_does_not_wait_for_the_writers_transaction(store: SqliteStore) -> None:
+    store.open_alarm("janti", "k1", "printer", "paper_out", "warning", 10.0)
+    read_done = threading.Event()
+    seen: list[list[str]] = []
+
+    def writer() -> None:
+        with store._tx() as db:  # an ingest batch in progress: the store's lock held
+            db.execute("INSERT INTO alarm (site, node, kind, detail, severity, state, since)"
+                       " VALUES ('janti', 'k2', 'printer', '', 'warning', 'open', 11.0)")
+            read_done.wait(30)
+            seen.append(["committed after the read" if read_done.is_set() else "timed out"])
+
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        wait_until_locked(store)
+        seen.append([a.node or "" for a in store.alarms(open_only=True)])
+        read_done.set()
+    finally:
+        t.join()
+    assert seen == [["k1"], ["committed after the read"]]  # the last commit, not the open one
+    assert sorted(a.node or "" for a in store.alarms(open_only=True)) == ["k1", "k2"]
+
+
+def wait_until_locked(store: SqliteStore) -> None:
+    for _ in range(3000):
+        if not store._lock.acquire(blocking=False):
+            return
+        store._lock.release()
+        threading.Event().wait(0.01)
+    raise AssertionError("the writer never took the lock")
 
 
 def test_a_version_1_database_gets_the_new_index(tmp_path: Path) -> None:
