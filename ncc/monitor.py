@@ -339,19 +339,28 @@ class Monitor:
         with self._rows_lock:
             return dict(self._index.rows)
 
-    def _refresh(self) -> RowIndex:
-        """The index, with the rows the ingest changed re-read: parsed once, then only the
-        changed ones (its own lock: a page does not wait for the evaluator, which holds
-        ``_lock`` while it runs)."""
+    def _refresh(self, keys: Iterable[NodeKey] | None = None) -> RowIndex:
+        """The index, with the rows the ingest changed re-read (of ``keys`` only, when
+        given: a page re-reads what it shows, the evaluator's pass the rest). Rows are
+        parsed once, then only the changed ones (its own lock: a page does not wait for the
+        evaluator, which holds ``_lock`` while it runs)."""
         with self._rows_lock:
             with self._inbox_lock:
-                dirty, self._dirty = self._dirty, set()
+                if keys is None or not self._loaded:
+                    dirty, self._dirty = self._dirty, set()
+                else:
+                    dirty = self._dirty.intersection(keys)
+                    self._dirty -= dirty
             if not self._loaded:
                 self._index.update(self.store.nodes())
                 self._loaded = True
             elif dirty:
                 self._index.update(self.store.nodes(dirty))
             return self._index
+
+    def _site_keys(self, sites: Iterable[str]) -> list[NodeKey]:
+        index = self._index
+        return [(site, node) for site in sites for node in index.nodes_of(site)]
 
     def _keys(self, rows: dict[tuple[str, str], NodeRow],
               site: str | None = None) -> list[tuple[str, str]]:
@@ -360,7 +369,7 @@ class Monitor:
         return list(index.keys) if site is None else [(site, n) for n in index.site_nodes(site)]
 
     def _node_views(self, now: float, site: str | None = None) -> list[dict[str, Any]]:
-        rows = self._refresh().rows
+        rows = self._refresh(None if site is None else self._site_keys([site])).rows
         open_counts = self.store.open_alarm_counts(None if site is None else [site])
         return [self._node_view(key, rows.get(key), now, open_counts.get(key, 0))
                 for key in self._keys(rows, site)]
@@ -368,7 +377,7 @@ class Monitor:
     def _states_now(self, now: float, site: str | None = None
                     ) -> dict[tuple[str, str], tuple[NodeState, NodeRow | None]]:
         """Every node's state (and row; of ``site`` when given), without its whole view."""
-        rows = self._refresh().rows
+        rows = self._refresh(None if site is None else self._site_keys([site])).rows
         state = self._stater(now)
         return {k: (state(r := rows.get(k)), r) for k in self._keys(rows, site)}
 
@@ -424,10 +433,11 @@ class Monitor:
         if offset < 0 or limit < 0:
             raise ValueError("offset and limit must be >= 0")
         now = time.time()
-        index = self._refresh()
+        index = self._refresh(())
         if sort == "site" and state is None:  # the default: a slice of the ordered keys
             keys = self._keys(index.rows, site) if site is not None else index.keys
             page_keys, total = keys[offset:offset + limit], len(keys)
+            self._refresh(page_keys)
         else:
             page_keys, total = self._sorted_keys(now, site, state, sort)
             page_keys = page_keys[offset:offset + limit]
@@ -441,7 +451,7 @@ class Monitor:
         """Every node (of ``site``, in ``state``) in ``sort`` order: O(nodes), for the
         filters and sorts the ordered key list does not answer."""
         field_name = sort.removeprefix("-")
-        rows = self._refresh().rows
+        rows = self._refresh(None if site is None else self._site_keys([site])).rows
         state_of = self._stater(now)
         light = [(k, st, r.last_seen if r is not None else None)
                  for k in self._keys(rows, site)  # in (site, node) order
@@ -457,7 +467,7 @@ class Monitor:
 
     def node(self, site: str, node: str) -> dict[str, Any] | None:
         now = time.time()
-        r = self._refresh().rows.get((site, node))
+        r = self._refresh([(site, node)]).rows.get((site, node))
         if r is None and not self._inventory_roles(site, node) and not self._in_fleet(site, node):
             return None
         open_alarms = self.store.open_alarm_counts([site]).get((site, node), 0)
@@ -482,13 +492,13 @@ class Monitor:
         if offset < 0 or (limit is not None and limit < 0):
             raise ValueError("offset and limit must be >= 0")
         ids = self.site_ids(q) if only is None else (
-            [only] if self._refresh().has_site(only) else [])
+            [only] if self._refresh(()).has_site(only) else [])
         return self.site_entries(ids[offset:None if limit is None else offset + limit])
 
     def site_ids(self, q: str | None = None) -> list[str]:
         """Site ids in the inventory's order (seen ones not listed last); with ``q``, those
         whose id, name or kecamatan contains it (case-insensitive): O(sites), no store."""
-        ids = self._refresh().site_ids()
+        ids = self._refresh(()).site_ids()
         if not q:
             return ids
         needle = q.casefold()
@@ -497,12 +507,12 @@ class Monitor:
                 needle in entry.name.casefold() or needle in entry.kecamatan.casefold()))]
 
     def site_count(self) -> int:
-        return self._refresh().site_count()
+        return self._refresh(()).site_count()
 
     def site_names(self) -> list[dict[str, str]]:
         """Every site's id and name (the pages' site filter)."""
         return [{"site": sid, "name": e.name if (e := self._site_index.get(sid)) else sid}
-                for sid in self._refresh().site_ids()]
+                for sid in self._refresh(()).site_ids()]
 
     def site_entries(self, ids: list[str]) -> list[dict[str, Any]]:
         """The summaries of sites ``ids``: their nodes only, and one store read each for
@@ -510,7 +520,7 @@ class Monitor:
         if not ids:
             return []
         now = time.time()
-        rows = self._refresh().rows
+        rows = self._refresh(self._site_keys(ids)).rows
         alarms: Counter[str] = Counter()
         for (sid, _), n in self.store.open_alarm_counts(ids).items():
             alarms[sid] += n
@@ -562,7 +572,7 @@ class Monitor:
         kept = self._summary
         if kept is not None and kept[0] is snapshot:
             return kept[1]
-        index = self._refresh()
+        index = self._refresh(())  # rows as of the evaluator's pass, like its states
         with self._rows_lock:
             keys = list(index.keys)
         result = summarize(snapshot.states, snapshot.unreachable, keys, index.site_ids(),
