@@ -526,41 +526,47 @@ class Monitor:
             alarms[sid] += n
         queues = self.store.queues(ids)
         day = self.store.day_counts(today(now), ids)
-        unreachable = self._snapshot.unreachable
         state_of = self._stater(now)
-        out = []
-        for sid in ids:
-            entry = self._site_index.get(sid)
-            counts = {"online": 0, "silent": 0, "offline": 0}  # NodeState's values
-            for node in self._index.nodes_of(sid):
-                counts[state_of(rows.get((sid, node)))] += 1
-            out.append({
-                "site": sid, "name": entry.name if entry else sid,
-                "kecamatan": entry.kecamatan if entry else "",
-                "nodes": counts,
-                "open_alarms": alarms.get(sid, 0),
-                "waiting": _waiting(queues.get(sid)),
-                "served_today": day.get(sid, {}).get("ticket.completed", 0),
-                "unreachable": sid in unreachable,
-            })
-        return out
+        return [self._site_entry(sid, rows, state_of, alarms.get(sid, 0), queues.get(sid),
+                                 day.get(sid, {}).get("ticket.completed", 0)) for sid in ids]
+
+    def _site_entry(self, sid: str, rows: dict[NodeKey, NodeRow],
+                    state_of: Callable[[NodeRow | None], NodeState], open_alarms: int,
+                    queue: dict[str, Any] | None, served_today: int) -> dict[str, Any]:
+        entry = self._site_index.get(sid)
+        counts = {"online": 0, "silent": 0, "offline": 0}  # NodeState's values
+        for node in self._index.nodes_of(sid):
+            counts[state_of(rows.get((sid, node)))] += 1
+        return {"site": sid, "name": entry.name if entry else sid,
+                "kecamatan": entry.kecamatan if entry else "", "nodes": counts,
+                "open_alarms": open_alarms, "waiting": _waiting(queue),
+                "served_today": served_today, "unreachable": sid in self._snapshot.unreachable}
 
     def site(self, site: str) -> dict[str, Any] | None:
-        entry = next(iter(self.sites(only=site)), None)
-        if entry is None:
+        """The site's summary, its nodes' views and today's queue per service: three store
+        reads (open alarms, queue snapshot, the day's ticket events), whatever the fleet."""
+        if not self._refresh(()).has_site(site):
             return None
         now = time.time()
-        nodes = self._node_views(now, site)  # in node order
-        return {**entry, "nodes": nodes, "queue": self._queue_stats(site, now)}
-
-    def _queue_stats(self, site: str, now: float) -> list[dict[str, Any]]:
-        snapshot = self.store.queues([site]).get(site) or {}
-        waiting: dict[str, int] = dict(snapshot.get("waiting") or {})
-        entry = self._site_index.get(site)
-        names = {svc.code: svc.name for svc in entry.services} if entry is not None else {}
+        keys = self._site_keys([site])
+        rows = self._refresh(keys).rows
+        open_counts = self.store.open_alarm_counts([site])
+        queue = self.store.queues([site]).get(site)
         stats = QueueDay()
+        served = 0
         for kind, ts, data in self.store.day_events(site, today(now)):
             stats.add(kind, ts, data)
+            served += kind == "ticket.completed"
+        entry = self._site_entry(site, rows, self._stater(now),
+                                 sum(open_counts.values()), queue, served)
+        nodes = [self._node_view(k, rows.get(k), now, open_counts.get(k, 0)) for k in keys]
+        return {**entry, "nodes": nodes, "queue": self._queue_stats(site, queue, stats)}
+
+    def _queue_stats(self, site: str, snapshot: dict[str, Any] | None,
+                     stats: QueueDay) -> list[dict[str, Any]]:
+        waiting: dict[str, int] = dict((snapshot or {}).get("waiting") or {})
+        entry = self._site_index.get(site)
+        names = {svc.code: svc.name for svc in entry.services} if entry is not None else {}
         codes = list(names) + sorted((set(waiting) | stats.codes()) - set(names))
         return [{"service": c, "name": names.get(c, c), "waiting": int(waiting.get(c, 0)),
                  **stats.of(c)} for c in codes]

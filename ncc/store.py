@@ -652,9 +652,8 @@ class SqliteStore:
         return SilenceRow(int(cur.lastrowid or 0), site, node, until, user, reason)
 
     def silences(self, now: float) -> list[SilenceRow]:
-        with self._lock:
-            rows = self._db.execute("SELECT id, site, node, until, user, reason FROM silence"
-                                    " WHERE until > ?", (now,)).fetchall()
+        rows = self._read("SELECT id, site, node, until, user, reason FROM silence"
+                          " WHERE until > ?", (now,))
         return [SilenceRow(*r) for r in rows]
 
     # --- audit ------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 from ncc_web_env import NODE, PASSWORD, SITE, Ncc, start_ncc, stop_ncc
 
 from ncc.auth import Role
-from ncc.web import routes
+from ncc.web import routes, server
 from ncc.web.server import WebServer
 
 SOON = (datetime.now(UTC) + timedelta(hours=2)).isoformat(timespec="seconds")
@@ -522,6 +523,18 @@ def test_close_is_idempotent_and_ends_streams(ncc: Ncc, tmp_path: Path) -> None:
     while resp.readline():
         pass  # the server ended the stream: reading reaches the end instead of hanging
     conn.close()
+
+
+def test_a_busy_thread_yields_the_gil_sooner_while_the_server_serves(ncc: Ncc) -> None:
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)  # Python's default
+    try:
+        web = WebServer(ncc.monitor, ncc.auth, listen=("127.0.0.1", 0)).start()
+        assert sys.getswitchinterval() == server.GIL_SWITCH_S < 0.005
+        web.close()
+        assert sys.getswitchinterval() == 0.005
+    finally:
+        sys.setswitchinterval(before)
 
 
 def test_a_refused_body_is_never_read_as_the_next_request(ncc: Ncc) -> None:
