@@ -42,14 +42,14 @@ def summarize(states: Mapping[NodeKey, NodeState], unreachable: frozenset[str],
               keys: Iterable[NodeKey], site_ids: list[str],
               alarms: Iterable[tuple[str, str, str, int]], *, limit: int = ATTENTION,
               at: float = 0.0) -> FleetSummary:
-    """``alarms``: (site, kind, severity, how many) of the open alarms."""
-    totals: Counter[NodeState] = Counter()
-    not_online: Counter[str] = Counter()
-    for key in keys:
-        state = states.get(key, NodeState.OFFLINE)
-        totals[state] += 1
-        if state is not NodeState.ONLINE:
-            not_online[key[0]] += 1
+    """``alarms``: (site, kind, severity, how many) of the open alarms. Loops that visit
+    every node are comprehensions and ``Counter`` (C speed): a pass over 30,000 nodes."""
+    online = NodeState.ONLINE
+    unseen = [k for k in keys if k not in states]
+    totals: Counter[NodeState] = Counter(states.values())
+    totals[NodeState.OFFLINE] += len(unseen)
+    not_online: Counter[str] = Counter([k[0] for k, st in states.items() if st is not online])
+    not_online.update([k[0] for k in unseen])
     by_kind: Counter[str] = Counter()
     per_site: Counter[str] = Counter()
     critical: Counter[str] = Counter()
@@ -62,9 +62,10 @@ def summarize(states: Mapping[NodeKey, NodeState], unreachable: frozenset[str],
     def urgency(site: str) -> tuple[bool, int, int, int]:
         return site in unreachable, critical[site], per_site[site], not_online[site]
 
-    candidates = [s for s in site_ids if any(urgency(s))]
+    flagged = unreachable | per_site.keys() | not_online.keys()
+    candidates = [s for s in site_ids if s in flagged]  # ties: in the inventory's order
     return FleetSummary(
         sites=len(site_ids), nodes={s.value: totals[s] for s in NodeState},
         open_alarms=sum(per_site.values()), alarms_by_kind=dict(by_kind.most_common()),
-        unreachable=tuple(s for s in site_ids if s in unreachable),
+        unreachable=tuple(s for s in candidates if s in unreachable),
         attention=tuple(heapq.nlargest(limit, candidates, key=urgency)), at=at)

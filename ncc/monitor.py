@@ -104,6 +104,8 @@ class Monitor:
         # node rows, parsed, by site, and every known node in order (the views' index)
         self._index = RowIndex(self._inventory, self._site_index)
         self._loaded = False
+        self._ticket = 0  # counts the takings of changed rows (see ``_refresh``)
+        self._taken: dict[NodeKey, int] = {}
         self._summary: tuple[_Snapshot, FleetSummary] | None = None
         self._dirty: set[tuple[str, str]] = set()
         self._seen = IngestStats(0, 0, 0)
@@ -342,21 +344,33 @@ class Monitor:
     def _refresh(self, keys: Iterable[NodeKey] | None = None) -> RowIndex:
         """The index, with the rows the ingest changed re-read (of ``keys`` only, when
         given: a page re-reads what it shows, the evaluator's pass the rest). Rows are
-        parsed once, then only the changed ones (its own lock: a page does not wait for the
-        evaluator, which holds ``_lock`` while it runs)."""
-        with self._rows_lock:
-            with self._inbox_lock:
-                if keys is None or not self._loaded:
-                    dirty, self._dirty = self._dirty, set()
-                else:
-                    dirty = self._dirty.intersection(keys)
-                    self._dirty -= dirty
-            if not self._loaded:
-                self._index.update(self.store.nodes())
-                self._loaded = True
-            elif dirty:
-                self._index.update(self.store.nodes(dirty))
+        parsed once, then only the changed ones. The store is read outside ``_rows_lock``
+        (a page never waits for the evaluator's big re-read); a read applies only if no
+        read of the same row began after it (``_taken``), so an older row never wins."""
+        if not self._loaded:
+            with self._rows_lock:
+                if not self._loaded:
+                    with self._inbox_lock:
+                        self._dirty = set()
+                    self._index.update(self.store.nodes())
+                    self._loaded = True
+        with self._inbox_lock:
+            if keys is None:
+                dirty, self._dirty = self._dirty, set()
+            else:
+                dirty = self._dirty.intersection(keys)
+                self._dirty -= dirty
+            self._ticket += 1
+            ticket = self._ticket
+        if not dirty:
             return self._index
+        rows = self.store.nodes(dirty)
+        with self._rows_lock:
+            taken = self._taken
+            fresh = [r for r in rows if taken.get((r.site, r.node), -1) < ticket]
+            taken.update({(r.site, r.node): ticket for r in fresh})
+            self._index.update(fresh)
+        return self._index
 
     def _site_keys(self, sites: Iterable[str]) -> list[NodeKey]:
         index = self._index

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from http import cookies
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -57,6 +58,7 @@ SECURITY_HEADERS = (
 # page waits that long again after every SQLite call or socket write (measured: a site
 # page 80 ms behind one busy thread at 5 ms, 2.5 ms at 1 ms; docs/ncc.md).
 GIL_SWITCH_S = 0.001
+SLOW_REQUEST_S = 0.2  # a request slower than the dashboard's target is logged
 
 
 class WebServer:
@@ -155,6 +157,7 @@ class _Handler(BaseHTTPRequestHandler):
     # the pipeline --------------------------------------------------------------------------
     def _serve(self, method: str) -> None:
         self._body_read = False
+        started, cpu = time.perf_counter(), time.thread_time()
         web = self.server.web
         parts = urlsplit(self.path)
         is_api = parts.path.startswith("/api/") or parts.path == "/metrics"
@@ -171,6 +174,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._stream()
                 return
             self._send(route.handler(web.app, req))
+            took = time.perf_counter() - started
+            if took >= SLOW_REQUEST_S:
+                log.warning("NCC web: %s %s took %.0f ms (%.1f ms of CPU)", method,
+                            parts.path[:80], took * 1000, (time.thread_time() - cpu) * 1000)
         except HttpError as exc:
             self._refuse(exc, api=is_api)
         except Exception:
