@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from edge.config import NodeConfig
 from edge.devices.state import DeviceState
-from edge.devices.worker import OutputWorker
+from edge.devices.worker import OutputWorker, WorkerClosed
 from edge.queue.engine import QueueEngine
 from edge.queue.models import StorageError, Ticket
 from edge.speech.worker import SpeechWorker
@@ -126,11 +127,16 @@ class NodeContext:
         )
 
     def output_ticket(self, view: TicketView) -> None:
-        """Hand the ticket to the embosser and the printer; never waits for them."""
-        if self.embosser is not None:
-            self.embosser.submit(lambda d: d.emboss_ticket(view), label=view.number)
-        if self.printer is not None:
-            self.printer.submit(lambda d: d.print_ticket(view), label=view.number)
+        """Hand the ticket to the embosser and the printer; never waits for them.
+
+        A closed worker refuses its job and reports itself offline (its ``on_state``: the
+        patient hears it, health and the NCC show it); the other output still gets its job.
+        """
+        for worker, job in ((self.embosser, lambda d: d.emboss_ticket(view)),
+                            (self.printer, lambda d: d.print_ticket(view))):
+            if worker is not None:
+                with contextlib.suppress(WorkerClosed):  # reported by the worker itself
+                    worker.submit(job, label=view.number)
 
     def faulty_outputs(self) -> list[str]:
         """Names of ticket outputs known to be unable to work right now."""

@@ -44,7 +44,7 @@ from edge.node import Board, Hardware, Node
 from edge.node_actions import CommandError
 from edge.pharmacy import console as pharmacy_console
 from edge.pharmacy.config import parse_listen
-from edge.pharmacy.serve import serve_form
+from edge.pharmacy.serve import form_listen, serve_form
 from edge.pinmap import PinMap, default_pinmap_path
 from edge.queue.db import secure_dir
 from edge.sdnotify import SdNotify
@@ -105,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
             try:
                 web, where = serve_form(node, args.data, form, simulate=args.simulate)
             except OSError as e:
-                print(f"brexit node: pharmacy form cannot listen on {form[0]}:{form[1]}: "
+                host, port = form_listen(form, simulate=args.simulate)
+                print(f"brexit node: pharmacy form cannot listen on {host}:{port}: "
                       f"{e.strerror or e}", file=sys.stderr)
                 return 1
             stack.callback(web.close)

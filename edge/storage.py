@@ -10,6 +10,13 @@ When the queue database cannot be written (``StorageError``), the guard
 - and, on every ``tick``, checks whether space has returned: then it makes the reserve
   again, stores what waited and ``device.recovered``, and the fault clears by itself.
 
+A damaged database (found at start, or while running: ``StorageError.damaged``) is not a
+fault the guard waits out: the engine has already moved it aside, goes on with a fresh one
+and stored ``device.fault`` (storage, damaged) there for the NCC. The guard shows it in
+health as ``damaged`` (the engine's one-line message as ``error``, ``moved_aside``) until
+the node restarts, and tells the node once per damaged file (``on_change``). No
+``device.recovered`` follows: the NCC's alarm waits for a person, the card may be failing.
+
 >>> # see tests/test_storage_faults.py: a real tmpfs filled up and freed again
 """
 
@@ -40,6 +47,7 @@ class StorageState(StrEnum):
     OK = "ok"
     FULL = "full"  # no space left
     ERROR = "error"  # the database cannot be opened or written for another reason
+    DAMAGED = "damaged"  # a damaged database was moved aside; the node goes on with a fresh one
 
 
 @dataclass(frozen=True)
@@ -49,7 +57,7 @@ class StorageHealth:
     state: StorageState
     free_bytes: int | None
     error: str | None
-    moved_aside: str | None = None  # a damaged database moved aside at start
+    moved_aside: str | None = None  # the damaged database moved aside (since the start)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"state": self.state.value, "free_bytes": self.free_bytes,
@@ -123,7 +131,7 @@ class StorageGuard:
         self._lock = threading.RLock()
         self._fault: StorageError | None = None
         self._pending: list[tuple[str, dict[str, Any]]] = []
-        self._moved_aside = engine.damage.moved_to.name if engine.damage else None
+        self._damage = engine.damage  # told at start by ``brexit node``'s stderr line
 
     def start(self) -> StorageGuard:
         """Make the reserve; take up a failure the engine already met when opening."""
@@ -141,7 +149,12 @@ class StorageGuard:
             return self._fault is not None
 
     def failed(self, error: StorageError) -> None:
-        """A write failed: fault on (once), free the reserve, keep the fault for the NCC."""
+        """A write failed: fault on (once), free the reserve, keep the fault for the NCC.
+
+        A damaged database the engine has already replaced is shown instead (see above)."""
+        if error.damaged:
+            self._damage_found()
+            return
         with self._lock:
             if self._fault is not None:
                 self._fault = error
@@ -174,7 +187,9 @@ class StorageGuard:
         return False
 
     def tick(self) -> None:
-        """Called now and then (the node's router): recover when space has returned."""
+        """Called now and then (the node's router): recover when space has returned; show a
+        damaged database the engine met in any action (a display's read too)."""
+        self._damage_found()
         with self._lock:
             fault = self._fault
             if fault is None:
@@ -191,14 +206,28 @@ class StorageGuard:
     def health(self) -> StorageHealth:
         with self._lock:
             fault = self._fault
-        if fault is None:
-            state, error = StorageState.OK, None
-        else:
+            damage = self._damage
+        if fault is not None:
             state = StorageState.FULL if fault.full else StorageState.ERROR
-            error = str(fault)
-        return StorageHealth(state, free_bytes(self._dir), error, self._moved_aside)
+            error: str | None = str(fault)
+        elif damage is not None:
+            state, error = StorageState.DAMAGED, damage.message()
+        else:
+            state, error = StorageState.OK, None
+        moved = damage.moved_to.name if damage is not None else None
+        return StorageHealth(state, free_bytes(self._dir), error, moved)
 
     # --- inside -----------------------------------------------------------------------------
+
+    def _damage_found(self) -> None:
+        """Tell the node (once) about a damaged database the engine has moved aside."""
+        with self._lock:
+            damage = self._engine.damage
+            if damage is None or damage is self._damage:
+                return
+            self._damage = damage
+            health = self.health()
+        self._on_change(health)
 
     def _fault_data(self, error: StorageError) -> dict[str, Any]:
         state = StorageState.FULL if error.full else StorageState.ERROR

@@ -47,6 +47,7 @@ STATE_LABELS: dict[str, str] = {
     "error": "galat",
     "stuck": "macet",
     "full": "penuh",
+    "damaged": "basis data rusak, dipindahkan",
     "refused": "data ditolak BPJS",
     "retrying": "tidak terjangkau, dikirim ulang",
     "luring": "luring",

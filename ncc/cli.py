@@ -41,6 +41,9 @@ def register(subparsers: Any) -> None:
     demo.add_argument("--data", type=Path, default=None,
                       help="keep the demo's files here (default: a temporary directory)")
     demo.add_argument("--seed", type=int, default=1, help="the simulation's random seed")
+    demo.add_argument("--fleet", type=Path, default=None,
+                      help="the inventory (default: the project's deploy/fleet.toml, installed "
+                           "with it)")
     demo.set_defaults(func=_guarded(_demo))
 
     report = sub.add_parser("report", help="the monthly impact report (PDF or CSV)")
@@ -140,6 +143,7 @@ def _wait_for_signal() -> None:
 # --- demo ----------------------------------------------------------------------------------
 
 def _demo(args: argparse.Namespace) -> int:
+    from mqtt_config.process import free_port, port_free
     from ncc import demo, history
     from ncc.auth import Auth, Role
     from ncc.monitor import Monitor
@@ -147,12 +151,12 @@ def _demo(args: argparse.Namespace) -> int:
     from ncc.web.server import WebServer
 
     listen = _listen(args.listen)
-    if not demo.port_free(*listen):
+    fleet = demo.demo_fleet(args.fleet)
+    if not port_free(*listen):
         listen = (listen[0], 0)
-    fleet = load_fleet(None)
     root, temporary = demo.demo_root(args.data)
-    central = demo.provision_central(root, fleet, demo.free_port())
-    broker = demo.MosquittoProcess(central).start()
+    central = demo.provision_central(root, fleet, free_port())
+    broker = demo.central_broker(central).start()
     monitor = web = sims = None
     try:
         config = demo.demo_config(root, central, listen)

@@ -5,24 +5,26 @@ throw-away fleet CA, a password and an ACL per account, one bridge login per pus
 starts Mosquitto on a free loopback port, runs light simulated kiosk and counter nodes for
 every puskesmas of ``deploy/fleet.toml`` over their sites' bridge logins, and the NCC with
 its dashboard. Ctrl-C (or SIGTERM) stops everything it started.
+
+The inventory is found from any directory: ``ncc/data/fleet.toml`` is the project's
+``deploy/fleet.toml`` (a link in the checkout, a copy in the wheel), read through
+``importlib.resources``; ``--fleet PATH`` reads another.
 """
 
 from __future__ import annotations
 
 import getpass
 import secrets
-import shutil
-import socket
-import subprocess
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from importlib import resources
 from pathlib import Path
 
-from contract.fleet import Fleet
+from contract.fleet import Fleet, FleetError, load_fleet
 from mqtt_config import bundle, pki
 from mqtt_config.plugin import build_plugin
+from mqtt_config.process import HOST, MosquittoProcess
 from mqtt_config.render import (
     DEFAULT_PLUGIN,
     Account,
@@ -35,28 +37,21 @@ from ncc.config import AlarmSettings, FleetSettings, HttpSettings, MqttSettings,
 from ncc.config import StoreSettings as StoreConfig
 from ncc.sim import Broker
 
-HOST = "127.0.0.1"
 DEMO_USER = "operator"
-START_TIMEOUT_S = 20.0
+PACKAGED_FLEET = Path(str(resources.files("ncc").joinpath("data/fleet.toml")))
 
 
-class DemoError(RuntimeError):
-    """The demo could not start; the message says what and where its log is."""
+def demo_fleet(path: Path | None, *, packaged: Path = PACKAGED_FLEET) -> Fleet:
+    """The inventory at ``path``, else the project's own (installed with the package).
 
-
-def free_port(host: str = HOST) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def port_free(host: str, port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-    return True
+    Raises FleetError (one line) when the file is missing or wrong.
+    """
+    if path is None:
+        if not packaged.is_file():
+            raise FleetError(f"the demo's fleet inventory {packaged} is missing (reinstall "
+                             "brexit, or give --fleet deploy/fleet.toml)")
+        path = packaged
+    return load_fleet(path)
 
 
 @dataclass(frozen=True)
@@ -95,44 +90,9 @@ def _plugin(root: Path) -> Path:
     return DEFAULT_PLUGIN if DEFAULT_PLUGIN.is_file() else build_plugin(root / "plugin")
 
 
-class MosquittoProcess:
-    def __init__(self, central: CentralBundle) -> None:
-        self.central = central
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> MosquittoProcess:
-        if shutil.which("mosquitto") is None:
-            raise DemoError("mosquitto is not installed (./setup.sh installs it)")
-        with self.central.log.open("ab") as log:
-            # its own session: Ctrl-C reaches the demo, which stops the broker last
-            self._proc = subprocess.Popen(["mosquitto", "-c", str(self.central.conf)],
-                                          stdout=log, stderr=subprocess.STDOUT,
-                                          start_new_session=True)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not _accepts(HOST, self.central.port):
-            if self._proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise DemoError(f"mosquitto did not start; see {self.central.log}")
-            time.sleep(0.05)
-        return self
-
-    def stop(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=START_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-        self._proc = None
-
-
-def _accepts(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
+def central_broker(central: CentralBundle) -> MosquittoProcess:
+    """The demo's central broker (its output appended to the bundle's log)."""
+    return MosquittoProcess(central.conf, central.port, central.log, output=central.log)
 
 
 def demo_config(root: Path, central: CentralBundle, listen: tuple[str, int],

@@ -273,6 +273,20 @@ class Broker:
     password: str | None = None
     tls_ca: str | None = None
 
+    def client(self, client_id: str, *, inflight: int | None = None) -> mqtt.Client:
+        """A clean-session MQTT 3.1.1 paho client for this broker (login and TLS set, no
+        queue limit; callbacks and connecting are the caller's)."""
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                             clean_session=True, protocol=mqtt.MQTTv311)
+        if self.username is not None:
+            client.username_pw_set(self.username, self.password)
+        if self.tls_ca is not None:
+            client.tls_set(ca_certs=self.tls_ca)
+        if inflight is not None:
+            client.max_inflight_messages_set(inflight)
+        client.max_queued_messages_set(0)
+        return client
+
 
 class SimConnection:
     """One MQTT connection carrying several nodes; one thread owns the client and the nodes.
@@ -324,14 +338,7 @@ class SimConnection:
     # --- owner thread ---------------------------------------------------------------------
 
     def _new_client(self) -> mqtt.Client:
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id,
-                             clean_session=True, protocol=mqtt.MQTTv311)
-        b = self.broker
-        if b.username is not None:
-            client.username_pw_set(b.username, b.password)
-        if b.tls_ca is not None:
-            client.tls_set(ca_certs=b.tls_ca)
-        client.max_queued_messages_set(0)
+        client = self.broker.client(self.client_id)
         client.on_connect = self._cb_connect
         client.on_disconnect = lambda *a: setattr(self, "_online", False)
         client.on_message = self._cb_message

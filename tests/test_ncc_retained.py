@@ -15,6 +15,7 @@ import pytest
 from brokers import Address, Login, MqttProbe, wait_until
 
 from contract.fleet import parse_fleet
+from mqtt_config.process import free_port
 from ncc import demo
 from ncc.config import AlarmSettings
 from ncc.monitor import Monitor
@@ -27,8 +28,8 @@ NODES = 30_000
 def test_sixty_thousand_retained_messages_on_start(tmp_path: Path) -> None:
     fleet = parse_fleet({"site": [{"id": "janti", "name": "UPT Puskesmas Janti",
                                    "kecamatan": "Sukun", "nodes": []}]})
-    central = demo.provision_central(tmp_path, fleet, demo.free_port())
-    broker = demo.MosquittoProcess(central).start()
+    central = demo.provision_central(tmp_path, fleet, free_port())
+    broker = demo.central_broker(central).start()
     try:
         address = Address(demo.HOST, central.port, central.ca_file)
         site = SimSite("janti", services=("A",), counters=(1,))

@@ -19,9 +19,11 @@ def test_the_wheel_carries_its_data() -> None:
     for data in ("hardware/pinmap.toml", "firmware/cellfw/runner.py", "firmware/main.py",
                  "firmware/cells.json", "firmware/vectors/link_vectors.json",
                  "contract/schemas/event.json", "mqtt_config/site.conf.template",
-                 "edge/config_schema.json", "edge/data/demo.toml"):
+                 "edge/config_schema.json", "edge/data/demo.toml", "ncc/data/fleet.toml"):
         assert data in names, data
     assert not any(n.startswith(("tests/", "deploy/")) for n in names)
+    packaged = zipfile.ZipFile(build_wheel()).read("ncc/data/fleet.toml")
+    assert packaged == (REPO / "deploy" / "fleet.toml").read_bytes()  # the inventory itself
 
 
 @pytest.fixture(scope="module")

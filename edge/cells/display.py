@@ -23,6 +23,7 @@ overwrite it, and what ``show`` asked for meanwhile is shown when the message go
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -32,7 +33,7 @@ from edge.braille.codec import Cells
 from edge.cells.driver import CellsDriver, KeyPress
 from edge.cells.pages import pages
 from edge.devices.state import DeviceState
-from edge.devices.worker import Driver, OutputWorker, StateCallback
+from edge.devices.worker import Driver, OutputWorker, StateCallback, WorkerClosed
 
 log = logging.getLogger(__name__)
 READY_S = 3.0  # how long opening waits for the Pico's handshake
@@ -167,7 +168,8 @@ class CellsDisplay:
         shown = self._shown
         masks = shown.pages[shown.page]
         label = f"cells {shown.text!r} page {shown.page + 1}/{len(shown.pages)}"
-        self._worker.submit(lambda d: d.show_masks(masks), label=label)
+        with contextlib.suppress(WorkerClosed):  # the worker reported itself offline
+            self._worker.submit(lambda d: d.show_masks(masks), label=label)
 
     def _expire(self, text: str) -> None:
         with self._lock:

@@ -6,6 +6,11 @@ and the patient has already heard it, so a device fault never blocks the press p
 State changes are reported through ``on_state`` (for health, the fault LED and the
 ``device.fault`` / ``device.recovered`` events).
 
+Life cycle (as gpiozero's devices): ``close()`` is idempotent; every job submitted before
+it still runs; ``submit()`` after it raises ``WorkerClosed`` (a ``DeviceError``, state
+offline) and reports the device offline through ``on_state`` once, so the caller's
+apology and the node's fault are never skipped and no job waits forever.
+
 >>> class Lamp:
 ...     def __init__(self): self.lit = []
 ...     def light(self, n): self.lit.append(n)
@@ -17,6 +22,10 @@ State changes are reported through ``on_state`` (for health, the fault LED and t
 ...     _ = w.drain()
 >>> lamp.lit
 [1]
+>>> w.submit(lambda d: d.light(2), label="two")  # doctest: +IGNORE_EXCEPTION_DETAIL
+Traceback (most recent call last):
+...
+edge.devices.worker.WorkerClosed: lamp: the worker is closed; two not done
 """
 
 from __future__ import annotations
@@ -39,6 +48,13 @@ class Driver(Protocol):
     def state(self) -> DeviceState: ...
 
     def close(self) -> None: ...
+
+
+class WorkerClosed(DeviceError):
+    """The worker was closed: the job was refused, not queued."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, DeviceState.OFFLINE)
 
 
 Job = Callable[[Any], None]
@@ -78,13 +94,19 @@ class OutputWorker(Closing):
         self.failed = 0
         self._idle = threading.Event()
         self._idle.set()
+        self._lock = threading.Lock()  # submit against close
+        self._closed = False
         self._thread = threading.Thread(target=self._run, name=f"{name}-worker", daemon=True)
         self._thread.start()
 
     def submit(self, job: Job, *, label: str) -> None:
-        """Queue ``job``; returns at once."""
-        self._idle.clear()
-        self._jobs.put(_Work(job, label, time.monotonic()))
+        """Queue ``job``; returns at once. Raises ``WorkerClosed`` after ``close()``."""
+        with self._lock:
+            if not self._closed:
+                self._idle.clear()
+                self._jobs.put(_Work(job, label, time.monotonic()))
+                return
+        self._refuse(label)
 
     def state(self) -> DeviceState:
         return self._state
@@ -94,9 +116,22 @@ class OutputWorker(Closing):
         return self._idle.wait(timeout_s)
 
     def close(self) -> None:
-        self._jobs.put(None)
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._jobs.put(None)
         self._thread.join(timeout=10)
 
+    def _refuse(self, label: str) -> None:
+        error = WorkerClosed(f"{self.name}: the worker is closed; {label} not done")
+        log.error("%s", error)
+        with self._lock:  # the owning thread has stopped: only refusals change the state
+            known = self._state is DeviceState.OFFLINE
+            self._state = DeviceState.OFFLINE
+        if not known and self._on_state is not None:
+            self._on_state(self.name, DeviceState.OFFLINE, str(error))
+        raise error
 
     # --- the owning thread ------------------------------------------------------------
 

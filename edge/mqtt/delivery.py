@@ -114,12 +114,18 @@ class Delivery:
             outbox.close()
             raise
         self._outbox = outbox
-        self._session = int(outbox.meta_get(SESSION_KEY) or 0)
+        # never lower: a fresh database (a damaged one moved aside) keeps sessions rising
+        self._session = max(self._session, int(outbox.meta_get(SESSION_KEY) or 0))
         self._dispatcher = CommandDispatcher(
             actions=self._actions, schemas=self._schemas or Schemas.load(), log=self._commands
         )
         self._carry = NumberCarry(outbox, self._actions, self.topics.queue)
         self._pump = EventPump(outbox, self.topics, self._policy.window)
+
+    @property
+    def stale(self) -> bool:
+        """Open on a database file that is no longer at its path (see ``Outbox.moved``)."""
+        return self._outbox is not None and self._outbox.moved()
 
     def close(self) -> None:
         for resource in (self._outbox, self._commands):

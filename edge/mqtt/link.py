@@ -254,6 +254,11 @@ class MqttLink(Closing):
         return True
 
     def _maybe_connect(self) -> None:
+        if self._delivery.is_open and self._delivery.stale:
+            # a damaged database was moved aside: reconnect on the fresh one (new epoch, birth)
+            log.warning("mqtt: the queue database was replaced; reopening it")
+            self._transport.fail("the queue database was replaced")
+            self._delivery.close()
         if not self._delivery.is_open:
             if time.monotonic() < self._retry_open_at:
                 return

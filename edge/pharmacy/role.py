@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from edge.context import NodeContext
 from edge.devices.debounce import ButtonEvent, ButtonEventKind
 from edge.devices.state import DeviceState
+from edge.devices.worker import WorkerClosed
 from edge.pharmacy.braille_lines import BrailleLabel, braille_label
 from edge.pharmacy.ink import label_bytes
 from edge.pharmacy.label import Label, LabelError, Warning, parse_label
@@ -155,12 +156,15 @@ class Pharmacy:
         outputs: list[str] = []
         lines = list(braille.lines)
         job = label_bytes(label, label.facility, ctx.config.printer.width)
-        if ctx.embosser is not None:
-            ctx.embosser.submit(lambda d: d.emboss_lines(lines), label=f"label {label.number}")
-            outputs.append("embosser")
-        if ctx.printer is not None:
-            ctx.printer.submit(lambda d: d.print_job(job), label=f"label {label.number}")
-            outputs.append("printer")
+        for worker, work in ((ctx.embosser, lambda d: d.emboss_lines(lines)),
+                             (ctx.printer, lambda d: d.print_job(job))):
+            if worker is None:
+                continue
+            try:
+                worker.submit(work, label=f"label {label.number}")
+            except WorkerClosed:  # the worker reported itself offline: spoken, shown, raised
+                continue
+            outputs.append(worker.name)
         if ctx.config.speaker.enabled:
             ctx.speech.say(label_sentence(label), channel=CHANNEL)
             outputs.append("speech")

@@ -13,6 +13,13 @@ engine then stays usable and the next action tries again, so the node recovers b
 when space returns. A database that cannot even be opened at start is opened again by the
 next action (``storage_error`` says why meanwhile).
 
+A database damaged while the engine runs (SQLITE_CORRUPT/SQLITE_NOTADB, or the file
+replaced, truncated or overwritten under it: checked before every action) is handled as at
+start (``edge.queue.recovery``): moved aside, a fresh database with ``queue.reset`` and
+``device.fault``, the numbers carried over from what the engine knows. The action that met
+it raises ``StorageError`` with ``damaged`` set (nothing of it was stored); ``damage`` then
+describes it, and the next action works on the fresh database.
+
 A node that starts on a fresh database in the middle of a day continues that day's numbers
 with ``continue_numbers``, fed from the site's retained ``queue`` snapshot (its ``issued``).
 """
@@ -34,7 +41,17 @@ from edge.queue import outbox
 from edge.queue.clock import Reading, SeriesMark, SystemClock, next_mark
 from edge.queue.db import meta_get, meta_set
 from edge.queue.models import Issued, QueueError, StorageError, Ticket, TicketState
-from edge.queue.recovery import Damage, open_checked, storage_error
+from edge.queue.recovery import (
+    Damage,
+    FileMark,
+    Salvage,
+    is_damage,
+    merge_salvage,
+    move_aside,
+    open_checked,
+    salvage_from,
+    storage_error,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +75,11 @@ class QueueEngine:
         self._conn: sqlite3.Connection | None = None
         self._closed = False
         self.db_path = db_path
-        self.damage: Damage | None = None  # a damaged database found (and moved) at start
+        self.damage: Damage | None = None  # the last damaged database found (and moved aside)
         self.storage_error: StorageError | None = None  # why the database is not open
+        self._file: FileMark | None = None  # the open database's file, checked every action
+        self._known: Salvage | None = None  # the series and last numbers of our commits
+        self._unrestarted: Damage | None = None  # moved aside; the fresh database not yet made
         try:
             with self._lock:
                 self._connection()
@@ -79,24 +99,79 @@ class QueueEngine:
                 self.storage_error = e
                 raise
             conn.row_factory = sqlite3.Row
+            try:
+                self._begin(conn, damage or self._unrestarted)
+            except (sqlite3.Error, OSError) as e:
+                conn.close()
+                self.storage_error = storage_error(e)
+                raise self.storage_error from e
             self._conn, self.storage_error = conn, None
-            if damage is not None:
-                self.damage = damage
-                self._restart_after_damage(conn, damage)
         return self._conn
+
+    def _begin(self, conn: sqlite3.Connection, damage: Damage | None) -> None:
+        """A database just opened: restart after damage, then remember the file and numbers."""
+        if damage is not None:
+            damage = Damage(damage.reason, damage.moved_to,
+                            merge_salvage(self._known, damage.salvage))
+            self._unrestarted = damage  # until the restart commits
+            self._restart_after_damage(conn, damage)
+            self.damage, self._unrestarted = damage, None
+        self._known = salvage_from(conn)
+        try:
+            self._file = FileMark.of(self.db_path)
+        except OSError as e:
+            log.warning("cannot watch %s: %s", self.db_path, e)
+            self._file = None
+
+    def _verify(self) -> None:
+        """Before an action: is the open database still the file at our path? (under lock)"""
+        if self._file is None:
+            return
+        reason, self._file = self._file.check(self.db_path)
+        if reason is not None:
+            raise self._damaged(reason)
+
+    def _damaged(self, reason: str) -> StorageError:
+        """The open database is damaged: move it aside and open a fresh one, as at start.
+
+        The numbers come from our own commits and the open connection (the file itself may
+        be anything now). Returns the error for the action that met the damage.
+        """
+        conn, self._conn, self._file = self._conn, None, None
+        assert conn is not None
+        try:
+            live = salvage_from(conn)
+        except (sqlite3.Error, ValueError, KeyError, TypeError) as e:
+            log.info("nothing salvaged from the open connection: %s", e)
+            live = None
+        try:
+            damage = Damage(reason, move_aside(self.db_path), merge_salvage(self._known, live))
+        except StorageError as e:  # cannot even rename it: the next open checks again
+            log.error("queue database damaged (%s) and cannot be moved aside: %s", reason, e)
+            return e
+        finally:
+            conn.close()  # after the rename: SQLite then neither checkpoints nor deletes
+        log.error("%s", damage.message())
+        self._unrestarted = damage
+        try:
+            self._connection()
+        except StorageError as e:
+            return e
+        return StorageError(damage.message(), damaged=True)
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; SQLite and file errors come out as StorageError."""
         with self._lock:
             conn = self._connection()
+            self._verify()
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 yield conn
                 conn.execute("COMMIT")
             except (sqlite3.Error, OSError) as e:
                 self._rollback(conn)
-                raise storage_error(e) from e
+                raise self._failure(e) from e
             except BaseException:
                 self._rollback(conn)
                 raise
@@ -105,10 +180,17 @@ class QueueEngine:
     def _read(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             conn = self._connection()
+            self._verify()
             try:
                 yield conn
             except sqlite3.Error as e:
-                raise storage_error(e) from e
+                raise self._failure(e) from e
+
+    def _failure(self, exc: sqlite3.Error | OSError) -> StorageError:
+        """The StorageError to raise; a damaged file is first recovered from (under lock)."""
+        if is_damage(exc) and self._conn is not None:
+            return self._damaged(str(exc) or type(exc).__name__)
+        return storage_error(exc)
 
     @staticmethod
     def _rollback(conn: sqlite3.Connection) -> None:
@@ -170,7 +252,7 @@ class QueueEngine:
 
     def issue(self, service: str, *, assisted: bool = False, source: str = "kiosk") -> Issued:
         """A new ticket for ``service``; numbers restart each local day."""
-        if not self._known(service):
+        if not self._service_known(service):
             self._unknown(service)
         with self._tx() as conn:
             mark, ts = self._now(conn)
@@ -187,7 +269,13 @@ class QueueEngine:
                     "ahead": ahead, "day": mark.day, "source": source}
             outbox.append(conn, "ticket.issued", data, ts)
             ticket = self._get(conn, int(cur.lastrowid or 0))
+            self._remember(mark, service, serial)
         return Issued(ticket, ahead)
+
+    def _remember(self, mark: SeriesMark, service: str, serial: int) -> None:
+        """Keep the last serial issued (a floor for a fresh database after damage)."""
+        known = merge_salvage(Salvage(mark.to_json(), {service: serial}), self._known)
+        self._known = known
 
     def call_next(self, counter: int) -> Ticket | None:
         """Finish what the counter serves and call the next waiting ticket, if any."""
@@ -232,7 +320,7 @@ class QueueEngine:
     def transfer(self, counter: int, service: str) -> Ticket:
         """Send the counter's patient, same number, to the end of ``service``'s queue."""
         self._counter(counter)
-        if not self._known(service):
+        if not self._service_known(service):
             self._unknown(service)
         with self._tx() as conn:
             _, ts = self._now(conn)
@@ -267,8 +355,9 @@ class QueueEngine:
             if day is not None and day != mark.day:
                 return False
             for service, last in last_numbers.items():
-                if self._known(service) and isinstance(last, int) and last > 0:
+                if self._service_known(service) and isinstance(last, int) and last > 0:
                     self._raise_floor(conn, mark.series, service, last)
+                    self._remember(mark, service, last)
         return True
 
     # --- queries ------------------------------------------------------------------
@@ -345,7 +434,7 @@ class QueueEngine:
 
     # --- helpers ------------------------------------------------------------------
 
-    def _known(self, service: str) -> bool:
+    def _service_known(self, service: str) -> bool:
         return any(s.code == service for s in self._config.services)
 
     def _unknown(self, service: str) -> None:

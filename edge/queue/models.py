@@ -74,12 +74,14 @@ class Issued:
 
 class StorageError(Exception):
     """The queue database cannot be opened or written: the disk is full, an I/O error, or
-    the file is damaged. Nothing of the action was stored; the caller apologises.
+    the file is damaged (``damaged``: the engine has already moved it aside and goes on with
+    a fresh one). Nothing of the action was stored; the caller apologises.
 
     >>> str(StorageError("database or disk is full", full=True))
     'database or disk is full'
     """
 
-    def __init__(self, message: str, *, full: bool = False) -> None:
+    def __init__(self, message: str, *, full: bool = False, damaged: bool = False) -> None:
         super().__init__(message)
         self.full = full
+        self.damaged = damaged

@@ -33,6 +33,7 @@ Which acks count (the node's side of the epoch rule, docs/mqtt.md):
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import uuid
 from dataclasses import dataclass
@@ -82,10 +83,17 @@ class Outbox:
     """Reader and acker of the outbox; use from one thread (the MQTT link's)."""
 
     def __init__(self, db_path: Path) -> None:
+        self._path = db_path
         self._conn = connect(db_path)
         self._conn.row_factory = sqlite3.Row
+        self._file = _identity(db_path)
         self._epoch = str(meta_get(self._conn, "epoch"))
         self._handed_out = self.acked_seq()
+
+    def moved(self) -> bool:
+        """Is the file at our path no longer the one we opened (a damaged database moved
+        aside by the queue engine, a fresh one in its place)? Then reopen."""
+        return _identity(self._path) != self._file
 
     @property
     def epoch(self) -> str:
@@ -153,3 +161,11 @@ class Outbox:
 
     def close(self) -> None:
         self._conn.close()
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino

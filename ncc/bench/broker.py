@@ -7,32 +7,13 @@ Benchmarks measure the NCC, not TLS or the ACL plugin; the project's production 
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
 from pathlib import Path
 
-HOST = "127.0.0.1"
-START_TIMEOUT_S = 20.0
+from mqtt_config.process import HOST, BrokerStartError, MosquittoProcess, accepts, free_port
 
 
 class BenchError(RuntimeError):
     """A benchmark could not run; one line says why."""
-
-
-def free_port(host: str = HOST) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def accepts(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def render_conf(port: int, log: Path) -> str:
@@ -64,7 +45,7 @@ class BenchBroker:
         self.port = free_port()
         self.log = root / "mosquitto.log"
         self.conf = root / "mosquitto.conf"
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._process = MosquittoProcess(self.conf, self.port, self.log)
 
     @property
     def address(self) -> str:
@@ -72,36 +53,25 @@ class BenchBroker:
 
     @property
     def pid(self) -> int:
-        return self._proc.pid if self._proc is not None else 0
+        return self._process.pid
 
     def start(self) -> BenchBroker:
-        if shutil.which("mosquitto") is None:
-            raise BenchError("mosquitto is not installed (./setup.sh installs it)")
         self.root.mkdir(parents=True, exist_ok=True)
         self.conf.write_text(render_conf(self.port, self.log), encoding="utf-8")
-        self._proc = subprocess.Popen(["mosquitto", "-c", str(self.conf)],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                      start_new_session=True)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not accepts(HOST, self.port):
-            if self._proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise BenchError(f"mosquitto did not start; see {self.log}")
-            time.sleep(0.05)
+        try:
+            self._process.start()
+        except BrokerStartError as e:
+            raise BenchError(str(e)) from None
         return self
 
     def stop(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=START_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-        self._proc = None
+        self._process.stop()
 
     def __enter__(self) -> BenchBroker:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+__all__ = ["HOST", "BenchBroker", "BenchError", "accepts", "free_port", "render_conf"]

@@ -143,6 +143,28 @@ class Prober:
         return out
 
 
+def split_lags(timings: list[tuple[float, float]], window: tuple[float, float] | None
+               ) -> tuple[list[float], list[float]]:
+    """Ingest lags (received - node time) outside and inside the restart window.
+
+    An event is the restart's when it reached the NCC after the kill although the node
+    made it before the NCC was current again: it waited for the NCC, not for the ingest.
+
+    >>> split_lags([(10.0, 10.5), (20.0, 31.0), (25.0, 30.5), (40.0, 40.25)], (21.0, 30.0))
+    ([0.5, 0.25], [11.0, 5.5])
+    """
+    steady: list[float] = []
+    restart: list[float] = []
+    for made, received in timings:
+        inside = window is not None and received >= window[0] and made <= window[1]
+        (restart if inside else steady).append(received - made)
+    return steady, restart
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
 def _ms(value: float | None) -> float | None:
     return None if value is None else round(value * 1000, 1)
 
@@ -187,6 +209,7 @@ class Run:
         self.total_nodes = b.sites * b.nodes_per_site
         self.samples: list[tuple[float, float, int]] = []  # (wall, cpu_s, rss)
         self.restart: dict[str, Any] | None = None
+        self.window: tuple[float, float] | None = None  # (killed, state current again)
         self.t0 = 0.0
         self.others: list[str] = []
 
@@ -295,6 +318,7 @@ class Run:
                 break
             time.sleep(0.2)
         current = time.time()
+        self.window = (killed_at, current)
         self.restart = {"killed_at_s": round(killed_at - self.t0, 1), "down_s": self.b.down_s,
                         "state_current_after_s": round(current - started, 2),
                         "nodes_current": self.total_nodes if current - started <= 300 else None}
@@ -319,11 +343,12 @@ class Run:
             per = {(s, n, e): (c, d, m) for s, n, e, c, d, m in con.execute(
                 "SELECT site, node, epoch, count(*), count(DISTINCT seq), max(seq) FROM event"
                 " GROUP BY site, node, epoch")}
-            lags = [received - t for ts, received in
-                    con.execute("SELECT ts, received FROM event")
-                    if (t := parse_ts(ts)) is not None]
+            timings = [(t, received) for ts, received in
+                       con.execute("SELECT ts, received FROM event")
+                       if (t := parse_ts(ts)) is not None]
         finally:
             con.close()
+        lags, restart_lags = split_lags(timings, self.window)
         lost = twice = pending = 0
         for site, node, epoch, seq, acked in rec["nodes"]:
             count, distinct, top = per.get((site, node, epoch), (0, 0, 0))
@@ -338,7 +363,12 @@ class Run:
                 "events_lost": lost, "events_stored_twice": twice,
                 "events_not_stored_at_end": pending,
                 "ingest_lag_p50_s": None if not lags else round(percentile(lags, 50) or 0, 3),
-                "ingest_lag_p99_s": None if p99 is None else round(p99, 3)}
+                "ingest_lag_p99_s": None if p99 is None else round(p99, 3),
+                "ingest_lag_max_s": round(max(lags), 3) if lags else None,
+                "restart_window_events": len(restart_lags),
+                "restart_window_lag_p99_s": _round(percentile(restart_lags, 99)),
+                "restart_window_lag_max_s": round(max(restart_lags), 3) if restart_lags
+                else None}
 
     def _alarms(self, db: Path, rec: dict[str, Any], webhook: Webhook) -> dict[str, Any]:
         b = self.b
@@ -412,6 +442,11 @@ def main(b: FleetBench, keep: Path | None) -> int:
           f"{result['ncc_cpu_pct_of_one_core']} % of a core, RSS {result['ncc_rss_max_mib']} "
           f"MiB; alarm latency p99 {result['alarm_latency_p99_s']} s; events lost "
           f"{result['events_lost']}, stored twice {result['events_stored_twice']}", flush=True)
+    if result["restart"] is not None:
+        print(f"restart: state current after {result['restart']['state_current_after_s']} s; "
+              f"{result['restart_window_events']} events waited for the restart (lag p99 "
+              f"{result['restart_window_lag_p99_s']} s, not in the ingest lag above)",
+              flush=True)
     print(f"events not stored when the run ended (still in the nodes' outboxes): "
           f"{result['events_not_stored_at_end']}", flush=True)
     print(json.dumps(result, separators=(",", ":")), flush=True)

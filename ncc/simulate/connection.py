@@ -21,7 +21,7 @@ from enum import Enum
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.enums import MQTTErrorCode
 
 from contract.payloads import decode_object, encode
 from contract.topics import NCC_STATUS, PREFIX
@@ -114,15 +114,7 @@ class FleetConnection:
             self._thread.join(timeout)
 
     def _new_client(self) -> mqtt.Client:
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id,
-                             clean_session=True, protocol=mqtt.MQTTv311)
-        b = self.broker
-        if b.username is not None:
-            client.username_pw_set(b.username, b.password)
-        if b.tls_ca is not None:
-            client.tls_set(ca_certs=b.tls_ca)
-        client.max_inflight_messages_set(1000)
-        client.max_queued_messages_set(0)
+        client = self.broker.client(self.client_id, inflight=1000)
         client.on_connect = self._cb_connect
         client.on_disconnect = self._cb_disconnect
         client.on_message = self._cb_message
