@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,10 +37,12 @@ from ncc.alarms import (
 )
 from ncc.commands import Commands
 from ncc.config import NccConfig
+from ncc.fleetsummary import FleetSummary, summarize
 from ncc.ingest import Ingest, IngestStats
 from ncc.messages import ReplyMsg, parse_ts
 from ncc.metrics import Metrics
 from ncc.notify import Notifier
+from ncc.rowindex import NodeKey, RowIndex
 from ncc.state import NodeState, node_state, silent_at
 from ncc.store import AlarmRow, BatchResult, NodeRow, SqliteStore, Store
 
@@ -54,6 +56,7 @@ PRUNE_EVERY_S = 600.0
 MIN_SEEN_S = 5.0  # an alarm opens no sooner after its condition is first seen (a site going)
 FULL_PASS_EVERY_S = 60.0  # every node visited; in between only changed and due ones
 SORTS = {"site", "node", "state", "last_seen"}
+SITES_PER_PAGE = 50  # the overview's page of sites; a fleet this small shows every site
 STATE_ORDER = {"offline": 0, "silent": 1, "online": 2}
 
 
@@ -102,7 +105,12 @@ class Monitor:
         self._thread: threading.Thread | None = None
         self._last_prune = 0.0
         self._pending_changes: list[dict[str, Any]] = []
-        self._cache: dict[tuple[str, str], NodeRow] | None = None  # node rows, parsed
+        # node rows, parsed, by site, and every known node in order (the views' index)
+        self._index = RowIndex(self._inventory, self._site_index)
+        self._loaded = False
+        self._ticket = 0  # counts the takings of changed rows (see ``_refresh``)
+        self._taken: dict[NodeKey, int] = {}
+        self._summary: tuple[_Snapshot, FleetSummary] | None = None
         self._dirty: set[tuple[str, str]] = set()
         self._seen = IngestStats(0, 0, 0)
         # what the ingest thread hands over; its own lock, so a batch never waits for an
@@ -421,36 +429,75 @@ class Monitor:
     # --- views: nodes -------------------------------------------------------------------------
 
     def _rows(self) -> dict[tuple[str, str], NodeRow]:
-        """Every node's row: parsed once, then only the rows the ingest changed (its own
-        lock: a page does not wait for the evaluator, which holds ``_lock`` while it runs)."""
+        """Every node's row (a copy, for the evaluator; a view reads ``_index`` instead)."""
+        self._refresh()
         with self._rows_lock:
-            with self._inbox_lock:
+            return dict(self._index.rows)
+
+    def _refresh(self, keys: Iterable[NodeKey] | None = None) -> RowIndex:
+        """The index, with the rows the ingest changed re-read (of ``keys`` only, when
+        given: a page re-reads what it shows, the evaluator's pass the rest). Rows are
+        parsed once, then only the changed ones. The store is read outside ``_rows_lock``
+        (a page never waits for the evaluator's big re-read); a read applies only if no
+        read of the same row began after it (``_taken``), so an older row never wins."""
+        if not self._loaded:
+            with self._rows_lock:
+                if not self._loaded:
+                    with self._inbox_lock:
+                        self._dirty = set()
+                    self._index.update(self.store.nodes())
+                    self._loaded = True
+        with self._inbox_lock:
+            if keys is None:
                 dirty, self._dirty = self._dirty, set()
-            if self._cache is None:
-                self._cache = {(r.site, r.node): r for r in self.store.nodes()}
-            elif dirty:
-                self._cache.update({(r.site, r.node): r for r in self.store.nodes(dirty)})
-            return dict(self._cache)
+            else:
+                dirty = self._dirty.intersection(keys)
+                self._dirty -= dirty
+            self._ticket += 1
+            ticket = self._ticket
+        if not dirty:
+            return self._index
+        rows = self.store.nodes(dirty)
+        with self._rows_lock:
+            taken = self._taken
+            fresh = [r for r in rows if taken.get((r.site, r.node), -1) < ticket]
+            taken.update({(r.site, r.node): ticket for r in fresh})
+            self._index.update(fresh)
+        return self._index
+
+    def _site_keys(self, sites: Iterable[str]) -> list[NodeKey]:
+        index = self._index
+        return [(site, node) for site in sites for node in index.nodes_of(site)]
 
     def _keys(self, rows: dict[tuple[str, str], NodeRow],
-              site: str | None = None) -> set[tuple[str, str]]:
-        """Seen nodes and the inventory's nodes (of ``site`` when given)."""
-        keys = set(rows) | set(self._inventory)
-        return keys if site is None else {k for k in keys if k[0] == site}
+              site: str | None = None) -> list[tuple[str, str]]:
+        """Seen nodes and the inventory's nodes (of ``site`` when given), in order."""
+        index = self._index
+        return list(index.keys) if site is None else [(site, n) for n in index.site_nodes(site)]
 
     def _node_views(self, now: float, site: str | None = None) -> list[dict[str, Any]]:
-        rows = self._rows()
-        open_counts = Counter((a.site, a.node)
-                              for a in self.store.alarms(open_only=True, site=site))
-        return [self._node_view(key, rows.get(key), now, open_counts[key])
+        rows = self._refresh(None if site is None else self._site_keys([site])).rows
+        open_counts = self.store.open_alarm_counts(None if site is None else [site])
+        return [self._node_view(key, rows.get(key), now, open_counts.get(key, 0))
                 for key in self._keys(rows, site)]
 
     def _states_now(self, now: float, site: str | None = None
                     ) -> dict[tuple[str, str], tuple[NodeState, NodeRow | None]]:
         """Every node's state (and row; of ``site`` when given), without its whole view."""
-        rows = self._rows()
-        return {k: (self._state(r, now) if (r := rows.get(k)) is not None else NodeState.OFFLINE,
-                    r) for k in self._keys(rows, site)}
+        rows = self._refresh(None if site is None else self._site_keys([site])).rows
+        state = self._stater(now)
+        return {k: (state(r := rows.get(k)), r) for k in self._keys(rows, site)}
+
+    def _stater(self, now: float) -> Callable[[NodeRow | None], NodeState]:
+        """A row's state at ``now`` (no row: offline), for loops over many nodes."""
+        silent_after_s = self.config.alarms.silent_after_s
+        offline = NodeState.OFFLINE
+
+        def state(r: NodeRow | None) -> NodeState:
+            return offline if r is None else node_state(
+                online=r.online, status_at=r.status_at, health_at=r.health_at, now=now,
+                silent_after_s=silent_after_s)
+        return state
 
     def _inventory_roles(self, site: str, node: str) -> list[str]:
         return list(self._inventory.get((site, node), ()))
@@ -493,28 +540,44 @@ class Monitor:
         if offset < 0 or limit < 0:
             raise ValueError("offset and limit must be >= 0")
         now = time.time()
-        light: list[tuple[dict[str, Any], NodeRow | None]] = [
-            ({"site": k[0], "node": k[1], "state": st.value,
-              "last_seen": iso(r.last_seen) if r is not None and field_name == "last_seen"
-              else None}, r)
-            for k, (st, r) in self._states_now(now, site).items()
-            if state is None or st.value == state]
-        light.sort(key=lambda v: (v[0]["site"], v[0]["node"]))
-        light.sort(key=lambda v: _sort_key(v[0], field_name), reverse=sort.startswith("-"))
-        page = light[offset:offset + limit]
-        open_counts = Counter((a.site, a.node) for a in self.store.alarms(open_only=True))
-        items = [self._node_view((v["site"], v["node"]), r, now,
-                                 open_counts[(v["site"], v["node"])]) for v, r in page]
-        return {"items": items, "total": len(light)}
+        index = self._refresh(())
+        if sort == "site" and state is None:  # the default: a slice of the ordered keys
+            keys = self._keys(index.rows, site) if site is not None else index.keys
+            page_keys, total = keys[offset:offset + limit], len(keys)
+            self._refresh(page_keys)
+        else:
+            page_keys, total = self._sorted_keys(now, site, state, sort)
+            page_keys = page_keys[offset:offset + limit]
+        open_counts = self.store.open_alarm_counts({k[0] for k in page_keys})
+        items = [self._node_view(k, index.rows.get(k), now, open_counts.get(k, 0))
+                 for k in page_keys]
+        return {"items": items, "total": total}
+
+    def _sorted_keys(self, now: float, site: str | None, state: str | None, sort: str
+                     ) -> tuple[list[NodeKey], int]:
+        """Every node (of ``site``, in ``state``) in ``sort`` order: O(nodes), for the
+        filters and sorts the ordered key list does not answer."""
+        field_name = sort.removeprefix("-")
+        rows = self._refresh(None if site is None else self._site_keys([site])).rows
+        state_of = self._stater(now)
+        light = [(k, st, r.last_seen if r is not None else None)
+                 for k in self._keys(rows, site)  # in (site, node) order
+                 if (st := state_of(r := rows.get(k))) == state or state is None]
+        descending = sort.startswith("-")
+        if field_name in ("state", "last_seen"):  # numbers: ties stay in (site, node) order
+            sign = -1 if descending else 1
+            ranked = sorted((sign * _light_key(v, field_name), v[0]) for v in light)
+            return [k for _, k in ranked], len(ranked)
+        if field_name != "site" or descending:
+            light.sort(key=lambda v: _light_key(v, field_name), reverse=descending)
+        return [v[0] for v in light], len(light)
 
     def node(self, site: str, node: str) -> dict[str, Any] | None:
         now = time.time()
-        rows = self._rows()
-        r = rows.get((site, node))
+        r = self._refresh([(site, node)]).rows.get((site, node))
         if r is None and not self._inventory_roles(site, node) and not self._in_fleet(site, node):
             return None
-        open_alarms = sum(1 for a in self.store.alarms(open_only=True, site=site)
-                          if a.node == node)
+        open_alarms = self.store.open_alarm_counts([site]).get((site, node), 0)
         view = self._node_view((site, node), r, now, open_alarms)
         recent = self.store.events(site=site, node=node, limit=20, descending=True)
         view["recent_events"] = [_event_view(e) for e in recent]
@@ -529,49 +592,115 @@ class Monitor:
 
     # --- views: sites ----------------------------------------------------------------------------
 
-    def sites(self, only: str | None = None) -> list[dict[str, Any]]:
-        """Every site's summary (or only site ``only``'s): one pass over the nodes."""
+    def sites(self, only: str | None = None, *, q: str | None = None, offset: int = 0,
+              limit: int | None = None) -> list[dict[str, Any]]:
+        """Every site's summary, in the inventory's order (or only site ``only``'s; or those
+        whose id, name or kecamatan contains ``q``; then ``limit`` of them from ``offset``)."""
+        if offset < 0 or (limit is not None and limit < 0):
+            raise ValueError("offset and limit must be >= 0")
+        ids = self.site_ids(q) if only is None else (
+            [only] if self._refresh(()).has_site(only) else [])
+        return self.site_entries(ids[offset:None if limit is None else offset + limit])
+
+    def site_ids(self, q: str | None = None) -> list[str]:
+        """Site ids in the inventory's order (seen ones not listed last); with ``q``, those
+        whose id, name or kecamatan contains it (case-insensitive): O(sites), no store."""
+        ids = self._refresh(()).site_ids()
+        if not q:
+            return ids
+        needle = q.casefold()
+        return [sid for sid in ids if needle in sid.casefold() or (
+            (entry := self._site_index.get(sid)) is not None and (
+                needle in entry.name.casefold() or needle in entry.kecamatan.casefold()))]
+
+    def site_count(self) -> int:
+        return self._refresh(()).site_count()
+
+    def site_names(self) -> list[dict[str, str]]:
+        """Every site's id and name (the pages' site filter)."""
+        return [{"site": sid, "name": e.name if (e := self._site_index.get(sid)) else sid}
+                for sid in self._refresh(()).site_ids()]
+
+    def site_entries(self, ids: list[str]) -> list[dict[str, Any]]:
+        """The summaries of sites ``ids``: their nodes only, and one store read each for
+        their open alarms, queue snapshots and day counts."""
+        if not ids:
+            return []
         now = time.time()
-        counts: Counter[tuple[str, str]] = Counter(
-            (k[0], st.value) for k, (st, _) in self._states_now(now, only).items())
-        alarms = Counter(a.site for a in self.store.alarms(open_only=True, site=only))
-        queues = self.store.queues()
-        names = {s.id: (s.name, s.kecamatan) for s in self.fleet.sites
-                 if only is None or s.id == only}
-        site_ids = list(names) + sorted({site for site, _ in counts} - set(names))
-        day = self.store.day_counts(today(now))
-        out = []
-        for sid in site_ids:
-            name, kecamatan = names.get(sid, (sid, ""))
-            out.append({
-                "site": sid, "name": name, "kecamatan": kecamatan,
-                "nodes": {s.value: counts.get((sid, s.value), 0) for s in NodeState},
-                "open_alarms": alarms.get(sid, 0),
-                "waiting": _waiting(queues.get(sid)),
-                "served_today": day.get(sid, {}).get("ticket.completed", 0),
-                "unreachable": sid in self._snapshot.unreachable,
-            })
-        return out
+        rows = self._refresh(self._site_keys(ids)).rows
+        alarms: Counter[str] = Counter()
+        for (sid, _), n in self.store.open_alarm_counts(ids).items():
+            alarms[sid] += n
+        queues = self.store.queues(ids)
+        day = self.store.day_counts(today(now), ids)
+        state_of = self._stater(now)
+        return [self._site_entry(sid, rows, state_of, alarms.get(sid, 0), queues.get(sid),
+                                 day.get(sid, {}).get("ticket.completed", 0)) for sid in ids]
+
+    def _site_entry(self, sid: str, rows: dict[NodeKey, NodeRow],
+                    state_of: Callable[[NodeRow | None], NodeState], open_alarms: int,
+                    queue: dict[str, Any] | None, served_today: int) -> dict[str, Any]:
+        entry = self._site_index.get(sid)
+        counts = {"online": 0, "silent": 0, "offline": 0}  # NodeState's values
+        for node in self._index.nodes_of(sid):
+            counts[state_of(rows.get((sid, node)))] += 1
+        return {"site": sid, "name": entry.name if entry else sid,
+                "kecamatan": entry.kecamatan if entry else "", "nodes": counts,
+                "open_alarms": open_alarms, "waiting": _waiting(queue),
+                "served_today": served_today, "unreachable": sid in self._snapshot.unreachable}
 
     def site(self, site: str) -> dict[str, Any] | None:
-        entry = next(iter(self.sites(only=site)), None)
-        if entry is None:
+        """The site's summary, its nodes' views and today's queue per service: three store
+        reads (open alarms, queue snapshot, the day's ticket events), whatever the fleet."""
+        if not self._refresh(()).has_site(site):
             return None
         now = time.time()
-        nodes = sorted(self._node_views(now, site), key=lambda v: v["node"])
-        return {**entry, "nodes": nodes, "queue": self._queue_stats(site, now)}
-
-    def _queue_stats(self, site: str, now: float) -> list[dict[str, Any]]:
-        snapshot = self.store.queues().get(site) or {}
-        waiting: dict[str, int] = dict(snapshot.get("waiting") or {})
-        entry = self._site_index.get(site)
-        names = {svc.code: svc.name for svc in entry.services} if entry is not None else {}
+        keys = self._site_keys([site])
+        rows = self._refresh(keys).rows
+        open_counts = self.store.open_alarm_counts([site])
+        queue = self.store.queues([site]).get(site)
         stats = QueueDay()
+        served = 0
         for kind, ts, data in self.store.day_events(site, today(now)):
             stats.add(kind, ts, data)
+            served += kind == "ticket.completed"
+        entry = self._site_entry(site, rows, self._stater(now),
+                                 sum(open_counts.values()), queue, served)
+        nodes = [self._node_view(k, rows.get(k), now, open_counts.get(k, 0)) for k in keys]
+        return {**entry, "nodes": nodes, "queue": self._queue_stats(site, queue, stats)}
+
+    def _queue_stats(self, site: str, snapshot: dict[str, Any] | None,
+                     stats: QueueDay) -> list[dict[str, Any]]:
+        waiting: dict[str, int] = dict((snapshot or {}).get("waiting") or {})
+        entry = self._site_index.get(site)
+        names = {svc.code: svc.name for svc in entry.services} if entry is not None else {}
         codes = list(names) + sorted((set(waiting) | stats.codes()) - set(names))
         return [{"service": c, "name": names.get(c, c), "waiting": int(waiting.get(c, 0)),
                  **stats.of(c)} for c in codes]
+
+    def fleet_summary(self) -> FleetSummary:
+        """Totals and the sites needing attention, as of the evaluator's last pass (computed
+        once per pass, however many pages ask)."""
+        snapshot = self._snapshot
+        kept = self._summary
+        if kept is not None and kept[0] is snapshot:
+            return kept[1]
+        index = self._refresh(())  # rows as of the evaluator's pass, like its states
+        with self._rows_lock:
+            keys = list(index.keys)
+        result = summarize(snapshot.states, snapshot.unreachable, keys, index.site_ids(),
+                           self.store.open_alarm_groups(), at=time.time())
+        self._summary = (snapshot, result)
+        return result
+
+    def summary(self) -> dict[str, Any]:
+        """The fleet at a glance (``/api/v1/summary``): totals as of the evaluator's last
+        pass, and the summaries of the sites that need attention first."""
+        s = self.fleet_summary()
+        return {"sites": s.sites, "nodes": dict(s.nodes), "open_alarms": s.open_alarms,
+                "alarms_by_kind": dict(s.alarms_by_kind), "unreachable": len(s.unreachable),
+                "unreachable_sites": list(s.unreachable[:SITES_PER_PAGE]),
+                "attention": self.site_entries(list(s.attention)), "as_of": iso(s.at)}
 
     # --- alarms -------------------------------------------------------------------------------
 
@@ -720,12 +849,13 @@ def _event_view(e: dict[str, Any]) -> dict[str, Any]:
     return {k: e[k] for k in ("cursor", "site", "node", "epoch", "seq", "ts", "type", "data")}
 
 
-def _sort_key(view: dict[str, Any], field_name: str) -> Any:
+def _light_key(v: tuple[NodeKey, NodeState, float | None], field_name: str) -> Any:
+    """The sort key of (key, state, last seen) for ``field_name``."""
     if field_name == "state":
-        return STATE_ORDER[view["state"]]
+        return STATE_ORDER[v[1]]
     if field_name == "last_seen":
-        return view["last_seen"] or ""
-    return view[field_name]
+        return -1.0 if v[2] is None else v[2]
+    return v[0][0] if field_name == "site" else v[0][1]
 
 
 def _load_fleet(config: NccConfig) -> Fleet:

@@ -83,6 +83,10 @@ MIGRATIONS: tuple[str, ...] = (
         target TEXT NOT NULL, result TEXT NOT NULL
     );
     """,
+    # 2: the views read one site at a time (its open alarms)
+    """
+    CREATE INDEX alarm_open_site ON alarm (site, node) WHERE state != 'cleared';
+    """,
 )
 
 HEALTH_DEVICES = ("printer", "embosser", "cells", "speaker")
@@ -166,9 +170,13 @@ class Store(Protocol):
     def events(self, *, site: str | None = None, node: str | None = None, after: int = 0,
                limit: int = 100, descending: bool = False) -> list[dict[str, Any]]: ...
     def health_history(self, site: str, node: str, since: float) -> list[dict[str, Any]]: ...
-    def queues(self) -> dict[str, dict[str, Any]]: ...
+    def queues(self, sites: Iterable[str] | None = None) -> dict[str, dict[str, Any]]: ...
     def day_events(self, site: str, day: str) -> list[tuple[str, str, dict[str, Any]]]: ...
-    def day_counts(self, day: str) -> dict[str, dict[str, int]]: ...
+    def day_counts(self, day: str, sites: Iterable[str] | None = None
+                   ) -> dict[str, dict[str, int]]: ...
+    def open_alarm_counts(self, sites: Iterable[str] | None = None
+                          ) -> dict[tuple[str, str | None], int]: ...
+    def open_alarm_groups(self) -> list[tuple[str, str, str, int]]: ...
     def period_events(self, first_day: str, last_day: str) -> list[dict[str, Any]]: ...
     def period_mark(self, first_day: str, last_day: str) -> tuple[int, int]: ...
     def open_alarm(self, site: str, node: str | None, kind: str, detail: str, severity: str,
@@ -209,9 +217,51 @@ def _day(ts: str) -> str:
     return ts[:10]
 
 
+class Readers:
+    """Read-only connections to the store's file, lent one at a time to the views' reads.
+
+    In WAL mode a reader sees the last commit and never waits for the writer: a page does
+    not queue behind the ingest's batch transaction for the store's lock (a lock that the
+    ingest, busy on a large fleet, takes again the moment it lets it go).
+    """
+
+    KEEP = 4  # idle connections kept; more are opened while many requests read at once
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._idle: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def read(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA query_only = 1")
+            conn.execute("PRAGMA busy_timeout = 5000")
+        try:
+            return conn.execute(sql, args).fetchall()
+        finally:
+            with self._lock:
+                keep = not self._closed and len(self._idle) < self.KEEP
+                if keep:
+                    self._idle.append(conn)
+            if not keep:
+                conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+
 class SqliteStore:
-    """The embedded store: one connection, one lock; WAL so readers of the file (backups,
-    ``sqlite3`` on the command line) never block the writer."""
+    """The embedded store: one writing connection behind one lock; WAL so readers of the
+    file (the views' ``Readers``, backups, ``sqlite3`` on the command line) never block the
+    writer nor wait for it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -228,6 +278,11 @@ class SqliteStore:
         self._view: dict[tuple[str, str], NodeRow] = {
             (r.site, r.node): r for r in self._read_nodes()}
         self._staged = _Staged()
+        # the views read the node rows under their own lock, never waiting for a batch
+        # (which holds the store's lock for its whole transaction); other reads go to
+        # read-only connections
+        self._view_lock = threading.Lock()
+        self._readers = Readers(path)
 
     # --- schema ---------------------------------------------------------------------
 
@@ -248,8 +303,13 @@ class SqliteStore:
                                        "COMMIT;")
 
     def close(self) -> None:
+        self._readers.close()
         with self._lock:
             self._db.close()
+
+    def _read(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+        """Rows of a read on a reader connection (the last commit; no store lock)."""
+        return self._readers.read(sql, args)
 
     def _tx(self) -> _Transaction:
         return _Transaction(self._db, self._lock)
@@ -471,10 +531,10 @@ class SqliteStore:
     def _keep_nodes(self) -> None:
         """The batch committed: its rows become the view."""
         st = self._staged
-        with self._lock:
-            for key, at in st.seen.items():
-                row = st.rows.get(key) or self._view[key]
-                st.rows[key] = row if row.last_seen >= at else replace(row, last_seen=at)
+        for key, at in st.seen.items():
+            row = st.rows.get(key) or self._view[key]
+            st.rows[key] = row if row.last_seen >= at else replace(row, last_seen=at)
+        with self._view_lock:
             self._view.update(st.rows)
 
     def _advance(self, db: sqlite3.Connection,
@@ -549,7 +609,7 @@ class SqliteStore:
     def nodes(self, only: Iterable[tuple[str, str]] | None = None) -> list[NodeRow]:
         """Every node, or only the (site, node) pairs in ``only`` (those that exist); from
         the view kept in memory, never parsed again."""
-        with self._lock:
+        with self._view_lock:
             if only is None:
                 return [self._view[k] for k in sorted(self._view)]
             return [r for k in only if (r := self._view.get(k)) is not None]
@@ -587,40 +647,49 @@ class SqliteStore:
                 where.append(f"{column} = ?")
                 args.append(value)
         order = "DESC" if descending else "ASC"
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT cursor, site, node, epoch, seq, id, ts, type, data FROM event"
-                f" WHERE {' AND '.join(where)} ORDER BY cursor {order} LIMIT ?",
-                (*args, limit)).fetchall()
+        rows = self._read(
+            "SELECT cursor, site, node, epoch, seq, id, ts, type, data FROM event"
+            f" WHERE {' AND '.join(where)} ORDER BY cursor {order} LIMIT ?", (*args, limit))
         return [{"cursor": r[0], "site": r[1], "node": r[2], "epoch": r[3], "seq": r[4],
                  "id": r[5], "ts": r[6], "type": r[7], "data": json.loads(r[8])} for r in rows]
 
     def health_history(self, site: str, node: str, since: float) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT at, cpu_temp_c, disk_free_mb, backlog FROM health_history"
-                " WHERE site = ? AND node = ? AND at >= ? ORDER BY at", (site, node, since))
-            return [{"at": r[0], "cpu_temp_c": r[1], "disk_free_mb": r[2], "backlog": r[3]}
-                    for r in rows]
+        rows = self._read(
+            "SELECT at, cpu_temp_c, disk_free_mb, backlog FROM health_history"
+            " WHERE site = ? AND node = ? AND at >= ? ORDER BY at", (site, node, since))
+        return [{"at": r[0], "cpu_temp_c": r[1], "disk_free_mb": r[2], "backlog": r[3]}
+                for r in rows]
 
-    def queues(self) -> dict[str, dict[str, Any]]:
-        with self._lock:
-            rows = self._db.execute("SELECT site, payload FROM queue").fetchall()
+    def queues(self, sites: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+        """site -> its last queue snapshot; every site's, or only those of ``sites``."""
+        rows = self._by_sites("SELECT site, payload FROM queue", "", sites)
         return {r[0]: json.loads(r[1]) for r in rows}
+
+    def _by_sites(self, sql: str, tail: str, sites: Iterable[str] | None,
+                  args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """``sql`` run for every site, or for ``sites`` only (``site IN (...)`` in chunks, added
+        to its WHERE clause if it has one), then ``tail`` (GROUP BY ...)."""
+        if sites is None:
+            return self._read(sql + tail, args)
+        wanted, out = sorted(set(sites)), []
+        joiner = " AND" if " WHERE " in sql else " WHERE"
+        for i in range(0, len(wanted), 400):
+            chunk = wanted[i:i + 400]
+            marks = ",".join("?" * len(chunk))
+            out += self._read(f"{sql}{joiner} site IN ({marks}){tail}", (*args, *chunk))
+        return out
 
     def day_events(self, site: str, day: str) -> list[tuple[str, str, dict[str, Any]]]:
         """(type, ts, data) of the site's ticket events of one local day, in arrival order."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT type, ts, data FROM event WHERE site = ? AND day = ?"
-                " AND type LIKE 'ticket.%' ORDER BY cursor", (site, day)).fetchall()
+        rows = self._read("SELECT type, ts, data FROM event WHERE site = ? AND day = ?"
+                          " AND type LIKE 'ticket.%' ORDER BY cursor", (site, day))
         return [(r[0], r[1], json.loads(r[2])) for r in rows]
 
-    def day_counts(self, day: str) -> dict[str, dict[str, int]]:
-        """site -> event type -> how many, for one local day."""
-        with self._lock:
-            rows = self._db.execute("SELECT site, type, count(*) FROM event WHERE day = ?"
-                                    " GROUP BY site, type", (day,)).fetchall()
+    def day_counts(self, day: str, sites: Iterable[str] | None = None
+                   ) -> dict[str, dict[str, int]]:
+        """site -> event type -> how many, for one local day (of every site, or ``sites``)."""
+        rows = self._by_sites("SELECT site, type, count(*) FROM event WHERE day = ?",
+                              " GROUP BY site, type", sites, (day,))
         out: dict[str, dict[str, int]] = {}
         for site, kind, n in rows:
             out.setdefault(site, {})[kind] = int(n)
@@ -715,12 +784,25 @@ class SqliteStore:
             if value is not None:
                 where.append(f"{column} = ?")
                 args.append(value)
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT {self._ALARM_COLS} FROM alarm WHERE {' AND '.join(where)}"
-                " ORDER BY since DESC, id DESC LIMIT ?",
-                (*args, -1 if limit is None else limit)).fetchall()
+        rows = self._read(
+            f"SELECT {self._ALARM_COLS} FROM alarm WHERE {' AND '.join(where)}"
+            " ORDER BY since DESC, id DESC LIMIT ?", (*args, -1 if limit is None else limit))
         return [AlarmRow(*r) for r in rows]
+
+    def open_alarm_counts(self, sites: Iterable[str] | None = None
+                          ) -> dict[tuple[str, str | None], int]:
+        """(site, node or None) -> how many open (or acknowledged) alarms; of every site or
+        of ``sites`` only (the partial index ``alarm_open_site``)."""
+        rows = self._by_sites("SELECT site, node, count(*) FROM alarm WHERE state != 'cleared'",
+                              " GROUP BY site, node", sites)
+        return {(r[0], r[1]): int(r[2]) for r in rows}
+
+    def open_alarm_groups(self) -> list[tuple[str, str, str, int]]:
+        """(site, kind, severity, how many) of the open (or acknowledged) alarms."""
+        rows = self._read(
+            "SELECT site, kind, severity, count(*) FROM alarm WHERE state != 'cleared'"
+            " GROUP BY site, kind, severity")
+        return [(r[0], r[1], r[2], int(r[3])) for r in rows]
 
     def add_silence(self, site: str, node: str | None, until: float, user: str, reason: str,
                     at: float) -> SilenceRow:
@@ -731,9 +813,8 @@ class SqliteStore:
         return SilenceRow(int(cur.lastrowid or 0), site, node, until, user, reason)
 
     def silences(self, now: float) -> list[SilenceRow]:
-        with self._lock:
-            rows = self._db.execute("SELECT id, site, node, until, user, reason FROM silence"
-                                    " WHERE until > ?", (now,)).fetchall()
+        rows = self._read("SELECT id, site, node, until, user, reason FROM silence"
+                          " WHERE until > ?", (now,))
         return [SilenceRow(*r) for r in rows]
 
     # --- audit ------------------------------------------------------------------------

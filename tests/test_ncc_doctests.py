@@ -8,7 +8,8 @@ import importlib
 import pytest
 
 MODULES = ["ncc.config", "ncc.messages", "ncc.store", "ncc.state", "ncc.alarms", "ncc.ingest",
-           "ncc.notify", "ncc.metrics", "ncc.commands", "ncc.monitor"]
+           "ncc.notify", "ncc.metrics", "ncc.commands", "ncc.monitor", "ncc.rowindex",
+           "ncc.fleetsummary"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -4,13 +4,14 @@ and epochs, stale Wills, device states, alarms, retention and downsampling, migr
 from __future__ import annotations
 
 import sqlite3
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ncc.messages import EventMsg, HealthMsg, Rejected, StatusMsg, parse
+from ncc.messages import EventMsg, HealthMsg, QueueMsg, Rejected, StatusMsg, parse
 from ncc.store import MIGRATIONS, SqliteStore
 
 TS = "2026-11-30T08:00:00+07:00"
@@ -151,6 +152,80 @@ def test_retention_and_downsampling(store: SqliteStore) -> None:
     assert len(history) == 2 + 5  # one per 15 minutes beyond a day, everything within
     assert store.seqs("janti", "k1", "e1") == [2]
     assert deleted == 3 + 28 + 1
+
+
+def test_one_site_reads_see_only_the_sites_asked_for(store: SqliteStore) -> None:
+    store.apply([QueueMsg(site, {"waiting": {"A": n}}, 1000.0)
+                 for n, site in enumerate(("janti", "arjuno", "dinoyo"), start=1)])
+    store.apply([event(1), event(2, kind="ticket.completed", data={"number": "A-001"}),
+                 EventMsg("arjuno", "k1", "e1", 1, str(uuid.uuid4()), TS, "ticket.completed",
+                          {"number": "A-001"}, 1000.0)])
+    assert store.queues(["janti", "dinoyo", "tidak-ada"]) == {
+        "janti": {"waiting": {"A": 1}}, "dinoyo": {"waiting": {"A": 3}}}
+    assert set(store.queues()) == {"janti", "arjuno", "dinoyo"}
+    day = TS[:10]
+    assert store.day_counts(day, ["arjuno"]) == {"arjuno": {"ticket.completed": 1}}
+    assert store.day_counts(day) == {"arjuno": {"ticket.completed": 1},
+                                     "janti": {"help.requested": 1, "ticket.completed": 1}}
+    many = [f"pkm-{i:04d}" for i in range(1000)] + ["janti"]  # more than one chunk
+    assert store.day_counts(day, many) == {"janti": {"help.requested": 1,
+                                                     "ticket.completed": 1}}
+    a = store.open_alarm("janti", "k1", "printer", "paper_out", "warning", 10.0)
+    store.open_alarm("janti", None, "site_unreachable", "", "critical", 10.0)
+    gone = store.open_alarm("arjuno", "k1", "offline", "", "critical", 10.0)
+    store.clear_alarm(gone.id, 11.0)
+    store.ack_alarm(a.id, "sari", 12.0)  # acknowledged is still open
+    assert store.open_alarm_counts(["janti", "arjuno"]) == {("janti", "k1"): 1,
+                                                           ("janti", None): 1}
+    assert store.open_alarm_counts(["arjuno"]) == {}
+    assert sorted(store.open_alarm_groups()) == [("janti", "printer", "warning", 1),
+                                                 ("janti", "site_unreachable", "critical", 1)]
+
+
+def test_a_view_read_does_not_wait_for_the_writers_transaction(store: SqliteStore) -> None:
+    store.open_alarm("janti", "k1", "printer", "paper_out", "warning", 10.0)
+    read_done = threading.Event()
+    seen: list[list[str]] = []
+
+    def writer() -> None:
+        with store._tx() as db:  # an ingest batch in progress: the store's lock held
+            db.execute("INSERT INTO alarm (site, node, kind, detail, severity, state, since)"
+                       " VALUES ('janti', 'k2', 'printer', '', 'warning', 'open', 11.0)")
+            read_done.wait(30)
+            seen.append(["committed after the read" if read_done.is_set() else "timed out"])
+
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        wait_until_locked(store)
+        seen.append([a.node or "" for a in store.alarms(open_only=True)])
+        read_done.set()
+    finally:
+        t.join()
+    assert seen == [["k1"], ["committed after the read"]]  # the last commit, not the open one
+    assert sorted(a.node or "" for a in store.alarms(open_only=True)) == ["k1", "k2"]
+
+
+def wait_until_locked(store: SqliteStore) -> None:
+    for _ in range(3000):
+        if not store._lock.acquire(blocking=False):
+            return
+        store._lock.release()
+        threading.Event().wait(0.01)
+    raise AssertionError("the writer never took the lock")
+
+
+def test_a_version_1_database_gets_the_new_index(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "ncc.db") as db:
+        db.executescript(MIGRATIONS[0] + "\nPRAGMA user_version = 1;")
+        db.execute("INSERT INTO alarm (site, node, kind, detail, severity, state, since)"
+                   " VALUES ('janti', 'k1', 'printer', '', 'warning', 'open', 1.0)")
+    store = SqliteStore(tmp_path / "ncc.db")
+    assert store.schema_version() == len(MIGRATIONS) >= 2
+    assert store.open_alarm_counts(["janti"]) == {("janti", "k1"): 1}
+    plan = store._db.execute("EXPLAIN QUERY PLAN SELECT count(*) FROM alarm"
+                             " WHERE state != 'cleared' AND site = 'janti'").fetchall()
+    assert "alarm_open_site" in str(plan)
 
 
 def test_schema_version_and_newer_database_refused(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 from ncc_web_env import NODE, PASSWORD, SITE, Ncc, start_ncc, stop_ncc
 
 from ncc.auth import Role
-from ncc.web import routes
+from ncc.web import routes, server
 from ncc.web.server import WebServer
 
 SOON = (datetime.now(UTC) + timedelta(hours=2)).isoformat(timespec="seconds")
@@ -32,6 +33,7 @@ API = [
     ("GET", f"/api/v1/nodes/{SITE}/{NODE}", "viewer"),
     ("POST", f"/api/v1/nodes/{SITE}/{NODE}/cmd/selftest", "operator"),
     ("GET", "/api/v1/sites", "viewer"),
+    ("GET", "/api/v1/summary", "viewer"),
     ("GET", f"/api/v1/sites/{SITE}", "viewer"),
     ("GET", "/api/v1/alarms?state=all", "viewer"),
     ("POST", "/api/v1/alarms/999999/ack", "operator"),
@@ -230,6 +232,9 @@ BAD_API = [
     ("DELETE", "/api/v1/nodes", None, 405),
     ("PUT", "/api/v1/alarms/1/ack", None, 405),
     ("POST", "/api/v1/alarms/abc/ack", None, 400),
+    ("GET", "/api/v1/sites?limit=0", None, 400),
+    ("GET", "/api/v1/sites?offset=-1", None, 400),
+    ("GET", "/api/v1/sites?q=" + "x" * 65, None, 400),
     ("POST", "/api/v1/alarms/0/ack", None, 400),
     ("POST", "/api/v1/silences", "{", 400),
     ("POST", "/api/v1/silences", "[]", 400),
@@ -321,6 +326,9 @@ BAD_PAGES = [
     ("GET", "/nodes?sort=-version", None, 400),
     ("GET", "/alarms?state=x", None, 400),
     ("GET", "/sites/tidak-ada", None, 404),
+    ("GET", "/?page=0", None, 400),
+    ("GET", "/?page=dua", None, 400),
+    ("GET", "/?q=%00", None, 400),
     ("GET", "/nodes/janti/TIDAK", None, 400),
     ("GET", "/tidak-ada", None, 404),
     ("POST", "/silences", f"site={SITE}&hours=abc", 400),
@@ -409,6 +417,68 @@ def test_nodes_are_paginated_filtered_and_sorted(ncc: Ncc) -> None:
     assert (first["items"][0]["site"], first["items"][0]["node"]) == (SITE, NODE)
 
 
+def test_node_pages_cover_every_node_once_in_every_sort(ncc: Ncc) -> None:
+    def keys(query: str) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        while True:
+            page = ncc.call("GET", f"/api/v1/nodes?{query}&limit=7&offset={len(out)}",
+                            role="viewer").json()
+            out += [(n["site"], n["node"]) for n in page["items"]]
+            if not page["items"]:
+                assert len(out) == page["total"]
+                return out
+
+    ordered = keys("sort=site")
+    assert ordered == sorted(set(ordered)) and (SITE, NODE) in ordered
+    backwards = keys("sort=-site")  # sites descending, each site's nodes ascending
+    assert backwards == sorted(ordered, key=lambda k: (k[0], [-ord(c) for c in k[1]]),
+                               reverse=True)
+    assert sorted(keys("sort=state")) == ordered
+    newest = ncc.call("GET", "/api/v1/nodes?sort=-last_seen&limit=1000", role="viewer").json()
+    seen = [n["last_seen"] or "" for n in newest["items"]]
+    assert seen == sorted(seen, reverse=True) and seen[0]
+    never = [(n["site"], n["node"]) for n in newest["items"] if n["last_seen"] is None]
+    assert never == sorted(never) and len(never) > 1  # ties stay in (site, node) order
+    by_state = ncc.call("GET", "/api/v1/nodes?sort=state&limit=1000", role="viewer").json()
+    order = {"offline": 0, "silent": 1, "online": 2}
+    assert [order[n["state"]] for n in by_state["items"]] == sorted(
+        order[n["state"]] for n in by_state["items"])
+    offline = [(n["site"], n["node"]) for n in by_state["items"] if n["state"] == "offline"]
+    assert offline == sorted(offline)
+    of_site = ncc.call("GET", f"/api/v1/nodes?site={SITE}", role="viewer").json()
+    assert [(n["site"], n["node"]) for n in of_site["items"]] == [
+        k for k in ordered if k[0] == SITE]
+    assert ncc.call("GET", "/api/v1/nodes?site=tidak-ada", role="viewer").json() == {
+        "items": [], "total": 0}
+
+
+def test_sites_are_paged_searched_and_summed_up(ncc: Ncc) -> None:
+    every = ncc.call("GET", "/api/v1/sites", role="viewer").json()
+    assert len(every) == len(ncc.monitor.fleet.sites) > 3
+    assert [s["site"] for s in every] == [s.id for s in ncc.monitor.fleet.sites]
+    page = ncc.call("GET", "/api/v1/sites?offset=2&limit=2", role="viewer").json()
+    assert page == every[2:4]
+    name = ncc.monitor.fleet.sites[3].name
+    found = ncc.call("GET", "/api/v1/sites?" + urlencode({"q": name.upper()}),
+                     role="viewer").json()
+    assert [s["site"] for s in found] == [ncc.monitor.fleet.sites[3].id]
+    summary = ncc.call("GET", "/api/v1/summary", role="viewer").json()
+    assert summary["sites"] == len(every)
+    nodes = ncc.call("GET", "/api/v1/nodes", role="viewer").json()["total"]
+    assert sum(summary["nodes"].values()) == nodes  # listed and seen ones
+    assert summary["nodes"]["online"] >= 1
+    assert summary["open_alarms"] == sum(summary["alarms_by_kind"].values()) == len(
+        ncc.monitor.alarms())
+    assert [s["site"] for s in summary["attention"]] and all(
+        s["nodes"]["online"] < sum(s["nodes"].values()) or s["open_alarms"]
+        for s in summary["attention"])
+    overview = ncc.call("GET", "/", role="viewer").text  # a city: every site's tile
+    assert overview.count('class="tile"') == len(every) and "Perlu perhatian" not in overview
+    searched = ncc.call("GET", "/?q=" + quote(name), role="viewer").text  # a search: paged
+    assert searched.count('class="tile"') == 1 + len(summary["attention"])
+    assert "1 puskesmas cocok dengan" in searched
+
+
 def test_the_stream_sends_changes(ncc: Ncc) -> None:
     parts = urlsplit(ncc.web.url)
     conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
@@ -455,6 +525,18 @@ def test_close_is_idempotent_and_ends_streams(ncc: Ncc, tmp_path: Path) -> None:
     conn.close()
 
 
+def test_a_busy_thread_yields_the_gil_sooner_while_the_server_serves(ncc: Ncc) -> None:
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)  # Python's default
+    try:
+        web = WebServer(ncc.monitor, ncc.auth, listen=("127.0.0.1", 0)).start()
+        assert sys.getswitchinterval() == server.GIL_SWITCH_S < 0.005
+        web.close()
+        assert sys.getswitchinterval() == 0.005
+    finally:
+        sys.setswitchinterval(before)
+
+
 def test_a_refused_body_is_never_read_as_the_next_request(ncc: Ncc) -> None:
     parts = urlsplit(ncc.web.url)
     conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
@@ -474,9 +556,9 @@ def test_a_refused_body_is_never_read_as_the_next_request(ncc: Ncc) -> None:
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     route=st.sampled_from(["/api/v1/nodes", "/api/v1/alarms", "/api/v1/events",
-                           "/api/v1/audit", "/nodes", "/alarms"]),
+                           "/api/v1/audit", "/api/v1/sites", "/nodes", "/alarms", "/"]),
     field=st.sampled_from(["site", "node", "state", "sort", "offset", "limit", "after",
-                           "kind"]),
+                           "kind", "q", "page"]),
     value=st.text(max_size=30),
     segment=st.text(min_size=1, max_size=20),
 )

@@ -48,7 +48,11 @@ def find_node(monitor: Monitor, req: Request) -> dict[str, Any]:
 
 
 def sites(monitor: Monitor, req: Request) -> Response:
-    return Response.json(monitor.sites())
+    return Response.json(monitor.sites(**params.site_filters(req.query)))
+
+
+def summary(monitor: Monitor, req: Request) -> Response:
+    return Response.json(monitor.summary())
 
 
 def site(monitor: Monitor, req: Request) -> Response:

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from ncc.messages import schemas
+from ncc.monitor import SITES_PER_PAGE
 from ncc.web import api, params
 from ncc.web.app import App
 from ncc.web.http import BadRequest, NotFound, Request, Response
@@ -97,11 +98,34 @@ def as_query(filters: dict[str, Any]) -> str:
 
 
 def overview(app: App, req: Request) -> Response:
-    sites = app.monitor.sites()
-    totals = {s: sum(site["nodes"].get(s, 0) for site in sites) for s in params.NODE_STATES}
-    alarms = sum(site["open_alarms"] for site in sites)
-    return page(app, req, "overview.html", title="Ringkasan armada", sites=sites,
-                totals=totals, alarm_total=alarms, live="overview")
+    """Every site's tile for a fleet of a city's size; for a larger one (or a search) the
+    fleet's totals, the sites needing attention first and one page of sites."""
+    f = params.site_page(req.query)
+    m = app.monitor
+    if m.site_count() <= SITES_PER_PAGE and f["q"] is None:
+        sites = m.sites()
+        totals = {s: sum(site["nodes"].get(s, 0) for site in sites) for s in params.NODE_STATES}
+        alarms = sum(site["open_alarms"] for site in sites)
+        return page(app, req, "overview.html", title="Ringkasan armada", sites=sites,
+                    site_total=len(sites), totals=totals, alarm_total=alarms, live="overview",
+                    paged=None, summary=None, sites_api="/api/v1/sites")
+    ids = m.site_ids(f["q"])
+    pages = max(1, -(-len(ids) // SITES_PER_PAGE))
+    number = min(f["page"], pages)
+    offset = (number - 1) * SITES_PER_PAGE
+    summary = m.summary()
+    query = {"q": f["q"], "offset": offset, "limit": SITES_PER_PAGE}
+
+    def link(n: int) -> str:
+        return "/?" + as_query({"q": f["q"], "page": n})
+
+    return page(app, req, "overview.html", title="Ringkasan armada",
+                sites=m.site_entries(ids[offset:offset + SITES_PER_PAGE]),
+                site_total=summary["sites"], totals=summary["nodes"],
+                alarm_total=summary["open_alarms"], live="overview", summary=summary,
+                paged={"page": number, "pages": pages, "found": len(ids), "q": f["q"] or "",
+                       "first": offset + 1, "link": link},
+                sites_api="/api/v1/sites?" + as_query(query))
 
 
 def node_list(app: App, req: Request) -> Response:
@@ -113,7 +137,8 @@ def node_list(app: App, req: Request) -> Response:
         return "/nodes?" + urlencode({**base, **change})
 
     return page(app, req, "nodes.html", title="Semua node", result=result, filters=filters,
-                link=link, query=as_query(filters), sites=app.monitor.sites(), live="nodes")
+                link=link, query=as_query(filters), sites=app.monitor.site_names(),
+                live="nodes")
 
 
 def site(app: App, req: Request) -> Response:
@@ -139,7 +164,7 @@ def offered_commands() -> list[str]:
 def alarms(app: App, req: Request) -> Response:
     filters = params.alarm_filters(req.query)
     return page(app, req, "alarms.html", title="Alarm", alarms=app.monitor.alarms(**filters),
-                filters=filters, query=as_query(filters), sites=app.monitor.sites(),
+                filters=filters, query=as_query(filters), sites=app.monitor.site_names(),
                 hours=SILENCE_HOURS, live="alarms")
 
 

@@ -82,6 +82,33 @@ def node_filters(query: Query) -> dict[str, Any]:
     }
 
 
+def search_text(value: str | None) -> str | None:
+    """A site search (id, name or kecamatan): printable text of at most 64 characters."""
+    if value is None:
+        return None
+    value = value.strip()
+    if len(value) > 64 or not value.isprintable():
+        raise BadRequest("q: at most 64 printable characters")
+    return value or None
+
+
+def site_filters(query: Query) -> dict[str, Any]:
+    """Arguments of ``Monitor.sites`` from ``?q=&offset=&limit=`` (no limit: every site)."""
+    limit = one(query, "limit")
+    return {
+        "q": search_text(one(query, "q")),
+        "offset": integer(one(query, "offset"), "offset", default=0, lo=0, hi=10**9),
+        "limit": None if limit is None else integer(limit, "limit", default=0, lo=1,
+                                                    hi=MAX_LIMIT),
+    }
+
+
+def site_page(query: Query) -> dict[str, Any]:
+    """The overview's ``?page=`` (from 1) and ``?q=``."""
+    return {"q": search_text(one(query, "q")),
+            "page": integer(one(query, "page"), "page", default=1, lo=1, hi=10**6)}
+
+
 def alarm_filters(query: Query) -> dict[str, Any]:
     kind = one(query, "kind")
     if kind is not None and not CMD_RE.fullmatch(kind.replace(".", "_")):

@@ -69,6 +69,7 @@ def table() -> tuple[Route, ...]:
         route("GET", v1 + "nodes/{site}/{node}", _api(api.node), V, A),
         route("POST", v1 + "nodes/{site}/{node}/cmd/{name}", _api(api.command), OP, A),
         route("GET", v1 + "sites", _api(api.sites), V, A),
+        route("GET", v1 + "summary", _api(api.summary), V, A),
         route("GET", v1 + "sites/{site}", _api(api.site), V, A),
         route("GET", v1 + "alarms", _api(api.alarms), V, A),
         route("POST", v1 + "alarms/{id}/ack", _api(api.ack), OP, A),

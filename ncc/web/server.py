@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from http import cookies
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -52,6 +53,12 @@ SECURITY_HEADERS = (
     ("Referrer-Policy", "same-origin"),
     ("X-Frame-Options", "DENY"),
 )
+# How long a thread busy in Python (the evaluator's pass over 30,000 nodes, an ingest
+# batch) keeps the GIL from a request that waits for it: Python's default is 5 ms, and a
+# page waits that long again after every SQLite call or socket write (measured: a site
+# page 80 ms behind one busy thread at 5 ms, 2.5 ms at 1 ms; docs/ncc.md).
+GIL_SWITCH_S = 0.001
+SLOW_REQUEST_S = 0.2  # a request slower than the dashboard's target is logged
 
 
 class WebServer:
@@ -64,6 +71,7 @@ class WebServer:
         self._httpd = _Server(listen, _Handler, self)
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._switch_before: float | None = None
 
     @property
     def url(self) -> str:
@@ -71,6 +79,12 @@ class WebServer:
         return f"http://{host!s}:{port}/"
 
     def start(self) -> WebServer:
+        """Serve on a thread of its own; the process's GIL switch interval becomes
+        ``GIL_SWITCH_S`` while it serves (a shorter one is kept)."""
+        before = sys.getswitchinterval()
+        if before > GIL_SWITCH_S:
+            self._switch_before = before
+            sys.setswitchinterval(GIL_SWITCH_S)
         self._thread = threading.Thread(target=self._httpd.serve_forever,
                                         kwargs={"poll_interval": 0.2}, name="ncc-web",
                                         daemon=True)
@@ -86,6 +100,8 @@ class WebServer:
             self._httpd.shutdown()
             self._thread.join()
         self._httpd.server_close()
+        if self._switch_before is not None and sys.getswitchinterval() == GIL_SWITCH_S:
+            sys.setswitchinterval(self._switch_before)
 
     def __enter__(self) -> WebServer:
         return self
@@ -141,6 +157,7 @@ class _Handler(BaseHTTPRequestHandler):
     # the pipeline --------------------------------------------------------------------------
     def _serve(self, method: str) -> None:
         self._body_read = False
+        started, cpu = time.perf_counter(), time.thread_time()
         web = self.server.web
         parts = urlsplit(self.path)
         is_api = parts.path.startswith("/api/") or parts.path == "/metrics"
@@ -157,6 +174,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._stream()
                 return
             self._send(route.handler(web.app, req))
+            took = time.perf_counter() - started
+            if took >= SLOW_REQUEST_S:
+                log.warning("NCC web: %s %s took %.0f ms (%.1f ms of CPU)", method,
+                            parts.path[:80], took * 1000, (time.thread_time() - cpu) * 1000)
         except HttpError as exc:
             self._refuse(exc, api=is_api)
         except Exception:

@@ -164,26 +164,71 @@
 
   // ---- page refreshers ------------------------------------------------------------------
   const lastSites = new Map();
-  async function refreshOverview() {
-    const sites = await getJSON("/api/v1/sites");
-    const totals = { online: 0, silent: 0, offline: 0, alarms: 0 };
-    for (const s of sites) {
-      const tile = document.querySelector(`li[data-site="${CSS.escape(s.site)}"]`);
-      for (const k of ["online", "silent", "offline"]) totals[k] += s.nodes[k] || 0;
-      totals.alarms += s.open_alarms;
-      if (!tile) continue;
+  function siteTile(s, prefix) {
+    const id = `${prefix}-${s.site}`;
+    const fact = (term, name, value) => h("div", {}, h("dt", {}, term), h("dd", { "data-f": name }, value));
+    return h("li", { class: "tile", "data-site": s.site },
+      h("article", { "aria-labelledby": id },
+        h("h3", { id }, h("a", { href: `/sites/${s.site}` }, s.name)),
+        h("p", { class: "kec" }, `Kecamatan ${s.kecamatan}`),
+        h("p", { class: "state offline unreachable", "data-f": "unreachable", hidden: !s.unreachable },
+          h("span", { "aria-hidden": "true" }, "✕"), " Tak terjangkau"),
+        h("dl", {}, ["online", "silent", "offline"].map((k) => fact(stateBadge(k), k, s.nodes[k] || 0)),
+          fact("Alarm terbuka", "open_alarms", s.open_alarms),
+          fact("Menunggu sekarang", "waiting", s.waiting),
+          fact("Dilayani hari ini", "served_today", s.served_today))));
+  }
+  function updateTile(s) {
+    for (const tile of document.querySelectorAll(`li[data-site="${CSS.escape(s.site)}"]`)) {
       for (const k of ["online", "silent", "offline"]) setField(tile, k, s.nodes[k] || 0);
       for (const k of ["open_alarms", "waiting", "served_today"]) setField(tile, k, s[k]);
       tile.querySelector("[data-f=unreachable]").hidden = !s.unreachable;
-      const sig = `${s.nodes.online || 0}/${s.nodes.silent || 0}/${s.nodes.offline || 0}/${s.unreachable}`;
-      if (lastSites.has(s.site) && lastSites.get(s.site) !== sig) {
-        say(`${s.name}: ${s.nodes.online || 0} daring, ${s.nodes.silent || 0} senyap, ${s.nodes.offline || 0} luring` + (s.unreachable ? ", tak terjangkau." : "."));
-      }
-      lastSites.set(s.site, sig);
     }
+    const sig = `${s.nodes.online || 0}/${s.nodes.silent || 0}/${s.nodes.offline || 0}/${s.unreachable}`;
+    if (lastSites.has(s.site) && lastSites.get(s.site) !== sig) {
+      say(`${s.name}: ${s.nodes.online || 0} daring, ${s.nodes.silent || 0} senyap, ${s.nodes.offline || 0} luring` + (s.unreachable ? ", tak terjangkau." : "."));
+    }
+    lastSites.set(s.site, sig);
+  }
+  for (const tile of document.querySelectorAll("li.tile[data-site]")) {  // as the server drew it
+    const n = (k) => tile.querySelector(`[data-f=${k}]`).textContent.trim();
+    lastSites.set(tile.dataset.site, `${n("online")}/${n("silent")}/${n("offline")}/${!tile.querySelector("[data-f=unreachable]").hidden}`);
+  }
+  function showSummary(summary) {
+    const list = main.querySelector("ul[data-rows=attention]");
+    const shown = Array.from(list.querySelectorAll("li[data-site]"), (li) => li.dataset.site).join(" ");
+    if (shown !== summary.attention.map((s) => s.site).join(" ")) {
+      list.replaceChildren(...(summary.attention.length ? summary.attention.map((s) => siteTile(s, "p"))
+        : [h("li", {}, "Semua puskesmas dalam keadaan baik.")]));
+    }
+    const kinds = Object.entries(summary.alarms_by_kind);
+    main.querySelector("ul[data-rows=kinds]").replaceChildren(...(kinds.length
+      ? kinds.map(([k, n]) => h("li", {}, h("a", { href: `/alarms?kind=${encodeURIComponent(k)}` }, word("alarm_kind", k)), `: ${n}`))
+      : [h("li", {}, "Tidak ada alarm terbuka.")]));
+    const asOf = main.querySelector("[data-f=as_of]");
+    asOf.setAttribute("datetime", summary.as_of || "");
+    asOf.textContent = when(summary.as_of);
+  }
+  async function refreshOverview() {
+    const box = main.querySelector("[data-f=totals]");
+    const sites = await getJSON(box.dataset.api);
+    let totals;
+    if (box.hasAttribute("data-paged")) {  // a large fleet: totals as of the evaluator's last pass
+      const summary = await getJSON("/api/v1/summary");
+      showSummary(summary);
+      for (const s of summary.attention) updateTile(s);
+      totals = { ...summary.nodes, alarms: summary.open_alarms, unreachable: summary.unreachable, sites: summary.sites };
+    } else {
+      totals = { online: 0, silent: 0, offline: 0, alarms: 0, sites: sites.length };
+      for (const s of sites) {
+        for (const k of ["online", "silent", "offline"]) totals[k] += s.nodes[k] || 0;
+        totals.alarms += s.open_alarms;
+      }
+    }
+    for (const s of sites) updateTile(s);
     for (const [k, v] of Object.entries(totals)) {
       const el = document.querySelector(`[data-total="${k}"]`);
-      if (el) el.lastChild.textContent = (k === "alarms" ? "" : " ") + v;
+      if (el) el.lastChild.textContent = (["online", "silent", "offline"].includes(k) ? " " : "") + v;
     }
   }
   async function refreshNodes() {
