@@ -110,9 +110,10 @@ def test_a_backlog_arrives_whole_in_order_and_acked_in_few_system_calls(
     assert [p for _, p, _ in got] == messages
     assert {t for t, _, _ in got} == {TOPIC} and not any(r for _, _, r in got)
     assert client.fast_messages > 0.9 * len(messages)  # the burst path, not paho's per message
-    # paho alone: 3-4 recv and one send a message; here one of each per read burst
+    # paho alone: 3-4 recv and one send a message; here about one of each per read burst
+    # (a send can be split when the socket buffer is full: never one per message though)
     assert 0 < client.recv_calls < len(messages) / 5
-    assert 0 < client.send_calls <= client.recv_calls + 5
+    assert 0 < client.send_calls < len(messages) / 5
 
     # Every message was PUBACKed: the session holds nothing but what is published next.
     again: list[bytes] = []
