@@ -6,6 +6,7 @@ Bad input (config, fleet file, role, password) gets one clear line and exit stat
 from __future__ import annotations
 
 import argparse
+import gc
 import getpass
 import signal
 import sys
@@ -105,21 +106,25 @@ def _serve(args: argparse.Namespace) -> int:
     from ncc.monitor import Monitor
     from ncc.web.server import WebServer
 
-    monitor = Monitor(config).start()
-    web = None
-    try:
-        auth = Auth(config.store.path)
-        web = WebServer(monitor, auth, listen=config.http.listen,
-                        metrics_open=config.http.metrics_open).start()
-        print(f"dashboard: {web.url}", flush=True)
-        print(f"broker: {config.mqtt.host}:{config.mqtt.port}; database: {config.store.path}",
-              flush=True)
-        _wait_for_signal()
-    finally:
-        if web is not None:
-            web.close()
-        monitor.close()
-    return 0
+    # the handlers first: a Ctrl-C as soon as the first line is out is a clean stop
+    with _signals() as stop:
+        monitor = Monitor(config)
+        gc.freeze()  # what start-up read (inventory, node rows): full collections skip it
+        monitor.start()
+        web = None
+        try:
+            auth = Auth(config.store.path)
+            web = WebServer(monitor, auth, listen=config.http.listen,
+                            metrics_open=config.http.metrics_open).start()
+            print(f"dashboard: {web.url}", flush=True)
+            print(f"broker: {config.mqtt.host}:{config.mqtt.port}; database: {config.store.path}",
+                  flush=True)
+            _wait(stop)
+        finally:
+            if web is not None:
+                web.close()
+            monitor.close()
+        return 0
 
 
 @contextmanager
@@ -134,10 +139,9 @@ def _signals() -> Iterator[threading.Event]:
             signal.signal(s, handler)
 
 
-def _wait_for_signal() -> None:
-    with _signals() as stop:
-        while not stop.wait(0.5):
-            pass
+def _wait(stop: threading.Event) -> None:
+    while not stop.wait(0.5):
+        pass
 
 
 # --- demo ----------------------------------------------------------------------------------
@@ -156,38 +160,40 @@ def _demo(args: argparse.Namespace) -> int:
         listen = (listen[0], 0)
     root, temporary = demo.demo_root(args.data)
     central = demo.provision_central(root, fleet, free_port())
-    broker = demo.central_broker(central).start()
-    monitor = web = sims = None
-    try:
-        config = demo.demo_config(root, central, listen)
-        seeded = history.seed_store(config.store.path, fleet, seed=args.seed)
-        monitor = Monitor(config, fleet=fleet).start()
-        password = demo.new_password()
-        auth = Auth(config.store.path)
-        auth.add_user(demo.DEMO_USER, Role.OPERATOR, password)
-        web = WebServer(monitor, auth, listen=listen).start()
-        print(f"dashboard: {web.url}", flush=True)
-        print(f"login: {demo.DEMO_USER} {password}", flush=True)
-        address, login = demo.sim_broker(central)
-        away = (fleet.sites[-1].id, fleet.sites[-1].nodes[-1].id, 90.0, 300.0)
-        sims = SimFleet(fleet, address, login=login, seed=args.seed, away=away).start()
-        print(f"broker: mqtts://127.0.0.1:{central.port} (log {central.log}); "
-              f"{sum(len(s.nodes) for s in fleet.sites)} simulated nodes in "
-              f"{len(fleet.sites)} puskesmas; files in {root}", flush=True)
-        print(seeded, flush=True)
-        print("Ctrl-C stops everything.", flush=True)
-        _wait_for_signal()
-    finally:
-        for part in (sims, web, monitor):
-            if part is not None:
-                part.close()
-        broker.stop()
-        if temporary:
-            import shutil
+    # the handlers first: a Ctrl-C as soon as the first line is out is a clean stop
+    with _signals() as stop:
+        broker = demo.central_broker(central).start()
+        monitor = web = sims = None
+        try:
+            config = demo.demo_config(root, central, listen)
+            seeded = history.seed_store(config.store.path, fleet, seed=args.seed)
+            monitor = Monitor(config, fleet=fleet).start()
+            password = demo.new_password()
+            auth = Auth(config.store.path)
+            auth.add_user(demo.DEMO_USER, Role.OPERATOR, password)
+            web = WebServer(monitor, auth, listen=listen).start()
+            print(f"dashboard: {web.url}", flush=True)
+            print(f"login: {demo.DEMO_USER} {password}", flush=True)
+            address, login = demo.sim_broker(central)
+            away = (fleet.sites[-1].id, fleet.sites[-1].nodes[-1].id, 90.0, 300.0)
+            sims = SimFleet(fleet, address, login=login, seed=args.seed, away=away).start()
+            print(f"broker: mqtts://127.0.0.1:{central.port} (log {central.log}); "
+                  f"{sum(len(s.nodes) for s in fleet.sites)} simulated nodes in "
+                  f"{len(fleet.sites)} puskesmas; files in {root}", flush=True)
+            print(seeded, flush=True)
+            print("Ctrl-C stops everything.", flush=True)
+            _wait(stop)
+        finally:
+            for part in (sims, web, monitor):
+                if part is not None:
+                    part.close()
+            broker.stop()
+            if temporary:
+                import shutil
 
-            shutil.rmtree(root, ignore_errors=True)
-    print("demo stopped.", flush=True)
-    return 0
+                shutil.rmtree(root, ignore_errors=True)
+        print("demo stopped.", flush=True)
+        return 0
 
 
 def _listen(text: str) -> tuple[str, int]:

@@ -187,17 +187,26 @@ def _db(path: Path) -> sqlite3.Connection:
     return con
 
 
-def _current(db: Path, since: float, total: int) -> bool:
+def _count(db: Path, sql: str, args: tuple[Any, ...] = ()) -> int | None:
     try:
         con = _db(db)
         try:
-            n = con.execute("SELECT count(*) FROM node WHERE last_seen >= ?",
-                            (since,)).fetchone()[0]
+            return int(con.execute(sql, args).fetchone()[0])
         finally:
             con.close()
     except sqlite3.Error:
-        return False
-    return int(n) >= total
+        return None
+
+
+def _known(db: Path) -> int | None:
+    """Nodes the NCC's store holds (read after the kill: what it had committed)."""
+    return _count(db, "SELECT count(*) FROM node")
+
+
+def _current(db: Path, since: float, killed_at: float) -> int | None:
+    """Of the nodes known before the kill, how many were heard from since ``since``."""
+    return _count(db, "SELECT count(*) FROM node WHERE last_seen >= ? AND first_seen < ?",
+                  (since, killed_at))
 
 
 class Run:
@@ -306,22 +315,30 @@ class Run:
             time.sleep(0.25)
 
     def _restart(self, ncc: NccProcess) -> None:
+        """SIGKILL, ``down_s`` away, start again: how long until every node the NCC knew
+        is current again (heard from since the start: the retained births and health).
+        Nodes it never saw (a site unreachable since the run began) cannot be current
+        until they come back; they are counted apart."""
         ncc.kill()
         killed_at = time.time()
         self.samples.append((killed_at, -1.0, 0))  # a break in the CPU series
+        known = _known(ncc.files.db) or 0
         time.sleep(self.b.down_s)
         started = time.time()
         ncc.start()
-        since = started
-        while not _current(ncc.files.db, since, self.total_nodes):
+        current = 0
+        while (current := _current(ncc.files.db, started, killed_at) or 0) < known:
             if time.time() - started > 300:
                 break
             time.sleep(0.2)
-        current = time.time()
-        self.window = (killed_at, current)
+        at = time.time()
+        ncc.wait_ready(lambda: _ready(ncc.url))  # the pages are probed again from here
+        self.window = (killed_at, at)
         self.restart = {"killed_at_s": round(killed_at - self.t0, 1), "down_s": self.b.down_s,
-                        "state_current_after_s": round(current - started, 2),
-                        "nodes_current": self.total_nodes if current - started <= 300 else None}
+                        "nodes_known": known, "nodes_current": current,
+                        "nodes_never_seen": self.total_nodes - known,
+                        "state_current_after_s": round(at - started, 2)
+                        if current >= known else None}
 
     @staticmethod
     def _cpu(samples: list[tuple[float, float, int]]) -> dict[str, Any]:
