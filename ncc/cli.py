@@ -6,7 +6,6 @@ Bad input (config, fleet file, role, password) gets one clear line and exit stat
 from __future__ import annotations
 
 import argparse
-import gc
 import getpass
 import signal
 import sys
@@ -104,12 +103,13 @@ def _serve(args: argparse.Namespace) -> int:
     config = _config(args.config)
     from ncc.auth import Auth
     from ncc.monitor import Monitor
+    from ncc.runtime import tune_gc
     from ncc.web.server import WebServer
 
     # the handlers first: a Ctrl-C as soon as the first line is out is a clean stop
     with _signals() as stop:
         monitor = Monitor(config)
-        gc.freeze()  # what start-up read (inventory, node rows): full collections skip it
+        tune_gc()  # what start-up read is frozen out of the collector (ncc/runtime.py)
         monitor.start()
         web = None
         try:

@@ -399,6 +399,7 @@ class Run:
         finally:
             con.close()
         latencies: list[float] = []
+        restart_latencies: list[float] = []  # alarms that fell due while the NCC restarted
         missed = 0
         for f in rec["faults"]:
             kind, site, node = f["kind"], f["site"], f["node"] or ""
@@ -416,7 +417,9 @@ class Run:
             if at is None:
                 missed += 1
                 continue
-            latencies.append(at - detect - b.hold_down_s)
+            due = detect + b.hold_down_s
+            in_restart = self.window is not None and self.window[0] <= due <= self.window[1]
+            (restart_latencies if in_restart else latencies).append(at - due)
         notes = Counter(a["kind"] for a in webhook.opened)
         outages = Counter(f["site"] for f in rec["faults"] if f["kind"] == "site_unreachable")
         windows = [(f["site"], f["at"], f["repaired_at"] or f["until"]) for f in rec["faults"]
@@ -431,6 +434,10 @@ class Run:
                 "alarm_latency_p50_s": None if not latencies else
                 round(percentile(latencies, 50) or 0, 2),
                 "alarm_latency_p99_s": None if p99 is None else round(p99, 2),
+                "alarm_latency_max_s": round(max(latencies), 2) if latencies else None,
+                "restart_window_alarms": len(restart_latencies),
+                "restart_window_alarm_latency_max_s": round(max(restart_latencies), 2)
+                if restart_latencies else None,
                 "site_outages": sum(outages.values()),
                 "site_unreachable_notifications": sum(per_site.values()),
                 "sites_notified_more_than_their_outages": sum(
@@ -462,7 +469,9 @@ def main(b: FleetBench, keep: Path | None) -> int:
     if result["restart"] is not None:
         print(f"restart: state current after {result['restart']['state_current_after_s']} s; "
               f"{result['restart_window_events']} events waited for the restart (lag p99 "
-              f"{result['restart_window_lag_p99_s']} s, not in the ingest lag above)",
+              f"{result['restart_window_lag_p99_s']} s, not in the ingest lag above); "
+              f"{result['restart_window_alarms']} alarms fell due meanwhile (latency max "
+              f"{result['restart_window_alarm_latency_max_s']} s, not in the alarm latency)",
               flush=True)
     print(f"events not stored when the run ended (still in the nodes' outboxes): "
           f"{result['events_not_stored_at_end']}", flush=True)

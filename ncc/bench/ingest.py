@@ -173,7 +173,10 @@ def make_ncc_session(db: Path, port: int) -> None:
 def drain_ncc(db: Path, port: int, messages: int) -> tuple[float, float, dict[str, int]]:
     """Seconds to drain, the CPU seconds of this process meanwhile (the ingest thread: the
     main thread only polls), and the ingest's counts."""
+    from ncc.runtime import tune_gc
+
     ingest = _ingest(db, port)
+    tune_gc()  # as `brexit ncc serve` runs
     cpu = time.process_time()
     started = time.monotonic()
     ingest.start()
