@@ -387,6 +387,16 @@ class Run:
                 "restart_window_lag_max_s": round(max(restart_lags), 3) if restart_lags
                 else None}
 
+    def _restarting(self, evidence: float, due: float) -> bool:
+        """Whether a fault's alarm waited for the NCC's restart: the evidence (the Will, the
+        last health) was sent while the NCC was down or catching up (or in its last second
+        before the kill, not committed yet), or the alarm fell due then. The NCC dates
+        what it receives, so such an alarm opens one hold-down after the NCC is back."""
+        if self.window is None:
+            return False
+        killed, current = self.window
+        return killed - 1.0 <= evidence <= current or killed <= due <= current
+
     def _alarms(self, db: Path, rec: dict[str, Any], webhook: Webhook) -> dict[str, Any]:
         b = self.b
         silent_after = SILENT_AFTER_INTERVALS * b.health_interval_s
@@ -404,9 +414,10 @@ class Run:
         for f in rec["faults"]:
             kind, site, node = f["kind"], f["site"], f["node"] or ""
             if kind == "node_gone":
-                detect, alarm = f["will_at"], "offline"
+                detect, alarm, evidence = f["will_at"], "offline", f["will_at"]
             elif kind == "node_hung":
                 detect, alarm = f["last_health"] + silent_after, "silent"
+                evidence = f["last_health"]
             else:
                 continue
             back = f["repaired_at"] or f["until"]
@@ -418,8 +429,8 @@ class Run:
                 missed += 1
                 continue
             due = detect + b.hold_down_s
-            in_restart = self.window is not None and self.window[0] <= due <= self.window[1]
-            (restart_latencies if in_restart else latencies).append(at - due)
+            (restart_latencies if self._restarting(evidence, due) else latencies).append(
+                at - due)
         notes = Counter(a["kind"] for a in webhook.opened)
         outages = Counter(f["site"] for f in rec["faults"] if f["kind"] == "site_unreachable")
         windows = [(f["site"], f["at"], f["repaired_at"] or f["until"]) for f in rec["faults"]
