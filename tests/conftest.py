@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from brokers import BrokerPair, NatsCluster, provisioned_pair
+from browser import chromium
+from playwright.sync_api import Browser
 
 NATS_USERS = {"ncc": "ncc-secret", "node.janti.kiosk-1": "kiosk-secret"}
 
@@ -27,3 +29,10 @@ def nats_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsClust
     """A 3-server NATS JetStream cluster, MQTT gateway on each; users from NATS_USERS."""
     with NatsCluster(tmp_path_factory.mktemp("nats"), users=NATS_USERS) as cluster:
         yield cluster
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Chromium for a module's page tests (tests/browser.py)."""
+    with chromium() as b:
+        yield b

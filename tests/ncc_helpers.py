@@ -4,7 +4,10 @@ nodes of the pair's two sites, and a local webhook receiver."""
 from __future__ import annotations
 
 import json
+import os
 import queue
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -139,3 +142,18 @@ class Webhook:
 
     def next(self, timeout: float = 30.0) -> dict[str, Any]:
         return self.bodies.get(timeout=timeout)
+
+
+def demo_process(data: Path, cwd: Path) -> tuple[subprocess.Popen[str], queue.Queue[str]]:
+    """``brexit ncc demo`` as a process started in ``cwd``, and the lines it prints (read
+    by a thread, so a test waits for each with a timeout)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "edge.cli", "ncc", "demo", "--listen", "127.0.0.1:0",
+         "--data", str(data)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout or []],
+                     daemon=True).start()
+    return proc, lines

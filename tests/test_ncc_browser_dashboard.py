@@ -12,11 +12,8 @@ from typing import Any
 import pytest
 from brokers import wait_until
 from ncc_web_env import NODE, PASSWORD, SITE, Ncc, start_ncc, stop_ncc
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-CHROMIUM = "/usr/lib/chromium/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
 AXE = resources.files("ncc.web").joinpath("static", "vendor", "axe.min.js").read_text("utf-8")
 # Generous: the machine is shared; a wait ends as soon as the page shows the expected state.
 expect.set_options(timeout=30_000)
@@ -30,16 +27,6 @@ def ncc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ncc]:
         yield env
     finally:
         stop_ncc(env)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture

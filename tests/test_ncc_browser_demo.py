@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
-from test_ncc_browser_dashboard import ARGS, CHROMIUM, axe_violations
+from browser import chromium
+from playwright.sync_api import expect
+from test_ncc_browser_dashboard import axe_violations
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -46,8 +47,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, s
 
 def test_the_demo_shows_16_puskesmas_live(demo: tuple[str, str, str]) -> None:
     url, user, password = demo
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as browser:
         page = browser.new_page()
         page.goto(url)
         page.get_by_label("Nama pengguna").fill(user)

@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 from brokers import BrokerPair, wait_until
+from browser import chromium
 from ncc_helpers import ncc_config, pair_fleet, running, sim_fleet
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-from test_ncc_browser_dashboard import ARGS, CHROMIUM, axe_violations
+from playwright.sync_api import Page, expect
+from test_ncc_browser_dashboard import axe_violations
 
 from contract.fleet import Fleet, parse_fleet
 from ncc.auth import Auth, Role
@@ -55,14 +56,12 @@ def page(broker_pair: BrokerPair, tmp_path: Path) -> Iterator[tuple[Page, Any]]:
         web.start()
         try:
             wait_online(monitor, "janti", "kiosk-1")
-            with sync_playwright() as p:
-                browser: Browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            with chromium() as browser:
                 context = browser.new_context(base_url=web.url.rstrip("/"), locale="id-ID")
                 pg = context.new_page()
                 errors: list[str] = []
                 pg.on("pageerror", lambda exc: errors.append(str(exc)))
                 yield pg, sims
-                browser.close()
                 assert not errors, errors
         finally:
             web.close()

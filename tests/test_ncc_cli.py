@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import re
 import signal
 import subprocess
 import sys
-import threading
 import urllib.request
 from pathlib import Path
 
 from brokers import BrokerPair, MqttProbe, accepts, wait_until
+from ncc_helpers import demo_process
 
 from contract.fleet import load_fleet
 from ncc.auth import Auth, Role
@@ -68,15 +67,7 @@ def test_bad_input_is_one_line_and_status_2(tmp_path: Path) -> None:
 def test_demo_runs_the_fleet_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     fleet = load_fleet(None)
     nodes = sum(len(s.nodes) for s in fleet.sites)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "edge.cli", "ncc", "demo", "--listen", "127.0.0.1:0",
-         "--data", str(tmp_path / "demo")],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout or []],
-                     daemon=True).start()
+    proc, lines = demo_process(tmp_path / "demo", REPO)
     try:
         head = [lines.get(timeout=60) for _ in range(3)]
         url = re.fullmatch(r"dashboard: (http://127\.0\.0\.1:\d+/)\n", head[0])

@@ -3,16 +3,14 @@
 
 from __future__ import annotations
 
-import os
-import queue
 import re
 import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
+from ncc_helpers import demo_process
 
 from contract.fleet import FleetError, load_fleet
 from ncc.demo import demo_fleet
@@ -24,15 +22,7 @@ def test_demo_starts_outside_the_checkout(tmp_path: Path) -> None:
     """Was: 'brexit ncc: deploy/fleet.toml: cannot read: No such file or directory'."""
     away = tmp_path / "elsewhere"
     away.mkdir()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "edge.cli", "ncc", "demo", "--listen", "127.0.0.1:0",
-         "--data", str(tmp_path / "demo")],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=away,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout or []],
-                     daemon=True).start()
+    proc, lines = demo_process(tmp_path / "demo", away)
     try:
         first = lines.get(timeout=60)
         assert re.fullmatch(r"dashboard: http://127\.0\.0\.1:\d+/\n", first), first

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import expect, sync_playwright
-from test_ncc_browser_dashboard import ARGS, CHROMIUM, axe_violations
+from browser import chromium
+from playwright.sync_api import expect
+from test_ncc_browser_dashboard import axe_violations
 from test_ncc_browser_demo import demo
 
 __all__ = ["demo"]  # the fixture: the demo as a process
@@ -14,8 +15,7 @@ __all__ = ["demo"]  # the fixture: the demo as a process
 
 def test_the_demo_shows_a_month_of_impact(demo: tuple[str, str, str]) -> None:
     url, user, password = demo
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as browser:
         page = browser.new_page()
         page.goto(url + "dampak")
         page.get_by_label("Nama pengguna").fill(user)

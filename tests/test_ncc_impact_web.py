@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from impact_month import arjuno, fill, janti
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-from test_ncc_browser_dashboard import ARGS, CHROMIUM, axe_violations
+from playwright.sync_api import Browser, Page, expect
+from test_ncc_browser_dashboard import axe_violations
 
 from ncc.auth import Auth, Role
 from ncc.config import parse_config
@@ -106,16 +106,6 @@ def test_the_api_needs_a_login(web: Web) -> None:
 
 
 # --- in the browser ---------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
 @pytest.fixture
 def page(browser: Browser, web: Web) -> Iterator[Page]:
     context = browser.new_context(base_url=web.server.url.rstrip("/"), locale="id-ID")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from edge.braille.codec import decode
 from edge.config import load_config
@@ -27,9 +27,6 @@ from edge.simulation import Simulation
 from ncc.auth import Auth, Role
 
 EXAMPLE = Path(__file__).parent.parent / "deploy" / "examples" / "janti-farmasi-1.toml"
-CHROMIUM = "/usr/lib/chromium/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
 AXE = resources.files("ncc.web").joinpath("static", "vendor", "axe.min.js").read_text("utf-8")
 expect.set_options(timeout=30_000)  # generous: a shared machine; waits end when seen
 
@@ -54,16 +51,6 @@ def farmasi(tmp_path: Path) -> Iterator[Farmasi]:
         web.close()
         node.stop()
         sim.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture
